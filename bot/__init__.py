@@ -1,0 +1,1 @@
+"""Everything around the rule: settings, broker adapter, run loop, ledger, logs, CLI."""

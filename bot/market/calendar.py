@@ -1,0 +1,51 @@
+"""Regular-session open and close times, from the NYSE calendar where it is known."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, datetime, time
+from functools import lru_cache
+from zoneinfo import ZoneInfo
+
+import exchange_calendars as xcals
+import pandas as pd
+
+NEW_YORK = ZoneInfo("America/New_York")
+REGULAR_OPEN = time(9, 30)
+REGULAR_CLOSE = time(16, 0)
+
+
+@dataclass(frozen=True, slots=True)
+class Session:
+    day: date
+    opens_at: datetime
+    closes_at: datetime
+
+    @property
+    def early_close(self) -> bool:
+        return self.closes_at.astimezone(NEW_YORK).time() < REGULAR_CLOSE
+
+
+@lru_cache(maxsize=1)
+def _nyse_closes() -> dict[date, datetime]:
+    calendar = xcals.get_calendar("XNYS", start="1990-01-02")
+    closes: pd.Series = calendar.schedule["close"]
+    return {ts.date(): close.to_pydatetime() for ts, close in closes.items()}
+
+
+def session_for(day: date) -> Session:
+    """Open and close of ``day``; the NYSE calendar supplies early closes where it covers ``day``."""
+    opens_at = datetime.combine(day, REGULAR_OPEN, NEW_YORK)
+    close = _nyse_closes().get(day)
+    closes_at = close.astimezone(NEW_YORK) if close else datetime.combine(day, REGULAR_CLOSE, NEW_YORK)
+    return Session(day, opens_at, closes_at)
+
+
+def sessions_for(days: Iterable[date]) -> list[Session]:
+    return [session_for(day) for day in days]
+
+
+def nyse_sessions(start: date, end: date) -> list[date]:
+    """NYSE trading days between ``start`` and ``end`` inclusive."""
+    return sorted(day for day in _nyse_closes() if start <= day <= end)

@@ -1,0 +1,177 @@
+"""Loading and validating ``<SYMBOL>.csv`` bar files.
+
+Daily files have the header ``date,open,high,low,close,volume``; intraday files
+``timestamp,open,high,low,close,volume`` with ISO-8601 timestamps carrying an offset.
+Every problem is reported as a DataError naming the file and the line.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+
+import pandas as pd
+
+from bot.errors import DataError
+from strategies.bars import DailyBar, MinuteBar
+
+PRICE_COLUMNS = ("open", "high", "low", "close")
+DAILY_HEADER = ("date", *PRICE_COLUMNS, "volume")
+INTRADAY_HEADER = ("timestamp", *PRICE_COLUMNS, "volume")
+
+
+def _line(position: int) -> int:
+    """File line of the data row at ``position`` (line 1 is the header)."""
+    return position + 2
+
+
+def _read(path: Path) -> pd.DataFrame:
+    if not path.is_file():
+        raise DataError(f"{path}: file not found")
+    try:
+        frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+        raise DataError(f"{path}: not a readable CSV file ({exc.__class__.__name__})") from exc
+    header = tuple(str(column).strip() for column in frame.columns)
+    if header not in (DAILY_HEADER, INTRADAY_HEADER):
+        raise DataError(
+            f"{path}: header is {','.join(header)!r}; expected {','.join(DAILY_HEADER)!r} "
+            f"or {','.join(INTRADAY_HEADER)!r}"
+        )
+    frame.columns = list(header)
+    if frame.empty:
+        raise DataError(f"{path}: no rows")
+    return frame
+
+
+def _numbers(frame: pd.DataFrame, path: Path) -> pd.DataFrame:
+    values = frame[[*PRICE_COLUMNS, "volume"]].apply(pd.to_numeric, errors="coerce")
+    bad = values.isna().any(axis=1)
+    if bad.any():
+        position = int(bad.to_numpy().argmax())
+        column = next(c for c in values.columns if pd.isna(values.iloc[position][c]))
+        raw = frame.iloc[position][column]
+        raise DataError(f"{path}, line {_line(position)}: {column} is {raw!r}, not a number")
+    non_positive = (values[list(PRICE_COLUMNS)] <= 0).any(axis=1)
+    if non_positive.any():
+        position = int(non_positive.to_numpy().argmax())
+        raise DataError(f"{path}, line {_line(position)}: prices must be positive")
+    if (values["volume"] < 0).any():
+        position = int((values["volume"] < 0).to_numpy().argmax())
+        raise DataError(f"{path}, line {_line(position)}: volume must not be negative")
+    inconsistent = (values["high"] < values[["open", "close", "low"]].max(axis=1)) | (
+        values["low"] > values[["open", "close"]].min(axis=1)
+    )
+    if inconsistent.any():
+        position = int(inconsistent.to_numpy().argmax())
+        raise DataError(f"{path}, line {_line(position)}: high/low do not contain open and close")
+    return values
+
+
+def _check_order(index: pd.Index, path: Path) -> None:
+    if index.has_duplicates:
+        position = int(index.duplicated().argmax())
+        raise DataError(f"{path}, line {_line(position)}: duplicate {index[position]}")
+    steps = index[1:] <= index[:-1]
+    if steps.any():
+        position = int(steps.argmax()) + 1
+        raise DataError(f"{path}, line {_line(position)}: {index[position]} is not after the row before")
+
+
+def load_csv(path: Path) -> pd.DataFrame:
+    """A validated bar frame: indexed by session ``date`` (daily) or aware ``timestamp`` (intraday)."""
+    raw = _read(path)
+    values = _numbers(raw, path)
+    key = raw.columns[0]
+    if key == "date":
+        parsed = pd.to_datetime(raw["date"], format="%Y-%m-%d", errors="coerce")
+    else:
+        parsed = pd.to_datetime(raw["timestamp"], format="ISO8601", errors="coerce", utc=True)
+        naive = ~raw["timestamp"].str.contains(r"(?:Z|[+-]\d\d:?\d\d)$", regex=True)
+        if naive.any():
+            position = int(naive.to_numpy().argmax())
+            raise DataError(f"{path}, line {_line(position)}: timestamp has no UTC offset")
+    if parsed.isna().any():
+        position = int(parsed.isna().to_numpy().argmax())
+        raise DataError(f"{path}, line {_line(position)}: {key} {raw[key].iloc[position]!r} is not valid")
+    index = pd.Index([ts.date() for ts in parsed], name="date") if key == "date" else pd.DatetimeIndex(parsed)
+    _check_order(index, path)
+    values.index = index
+    return values
+
+
+def is_intraday(frame: pd.DataFrame) -> bool:
+    return isinstance(frame.index, pd.DatetimeIndex)
+
+
+def load_symbols(directory: Path, symbols: Iterable[str]) -> dict[str, pd.DataFrame]:
+    if not directory.is_dir():
+        raise DataError(f"{directory}: data directory not found")
+    return {symbol: load_csv(directory / f"{symbol}.csv") for symbol in symbols}
+
+
+def require_benchmark_coverage(
+    frames: dict[str, pd.DataFrame], symbol: str, benchmark: str, directory: Path
+) -> None:
+    """Every session of ``symbol`` must have a benchmark bar, or the score would be made up."""
+    days = _session_days(frames[symbol])
+    benchmark_days = set(_session_days(frames[benchmark]))
+    missing = [day for day in days if day not in benchmark_days]
+    if missing:
+        raise DataError(
+            f"{directory / (benchmark + '.csv')}: no bar for {missing[0].isoformat()} "
+            f"({len(missing)} {symbol} session(s) missing in the benchmark)"
+        )
+
+
+def _session_days(frame: pd.DataFrame) -> list[object]:
+    if is_intraday(frame):
+        return sorted(set(frame.index.tz_convert("America/New_York").date))
+    return list(frame.index)
+
+
+def daily_bars(frame: pd.DataFrame) -> list[DailyBar]:
+    return [
+        DailyBar(day, o, h, lo, c, v)
+        for day, o, h, lo, c, v in zip(
+            frame.index,
+            frame["open"],
+            frame["high"],
+            frame["low"],
+            frame["close"],
+            frame["volume"],
+            strict=True,
+        )
+    ]
+
+
+def minute_bars(frame: pd.DataFrame) -> list[MinuteBar]:
+    return [
+        MinuteBar(ts.to_pydatetime(), o, h, lo, c, v)
+        for ts, o, h, lo, c, v in zip(
+            frame.index,
+            frame["open"],
+            frame["high"],
+            frame["low"],
+            frame["close"],
+            frame["volume"],
+            strict=True,
+        )
+    ]
+
+
+def daily_from_minutes(frame: pd.DataFrame) -> pd.DataFrame:
+    """Aggregate intraday bars into New York session bars."""
+    sessions = frame.index.tz_convert("America/New_York").date
+    grouped = frame.groupby(sessions)
+    daily = pd.DataFrame(
+        {
+            "open": grouped["open"].first(),
+            "high": grouped["high"].max(),
+            "low": grouped["low"].min(),
+            "close": grouped["close"].last(),
+            "volume": grouped["volume"].sum(),
+        }
+    )
+    daily.index.name = "date"
+    return daily

@@ -1,0 +1,1 @@
+"""The trading rule as pure code: no I/O, no clock reads."""

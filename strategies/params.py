@@ -1,0 +1,58 @@
+"""Parameters of the breakout-and-hold rule."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+from enum import StrEnum
+
+
+class Trigger(StrEnum):
+    CLOSE = "close"
+    INTRADAY = "intraday"
+
+
+@dataclass(frozen=True, slots=True)
+class Allocation:
+    """Spend a fraction of equity, in whole shares."""
+
+    fraction: Decimal = Decimal("0.95")
+
+
+@dataclass(frozen=True, slots=True)
+class FixedNotional:
+    """Spend a fixed number of dollars, in whole shares."""
+
+    amount: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class FixedQuantity:
+    """Buy a fixed number of shares."""
+
+    shares: int
+
+
+Sizing = Allocation | FixedNotional | FixedQuantity
+
+
+@dataclass(frozen=True, slots=True)
+class BreakoutParams:
+    symbol: str = "IWM"
+    benchmark: str = "SPY"
+    level: float = 200.0
+    buffer_pct: float = 0.0
+    confirm_days: int = 1
+    require_cross: bool = True
+    trigger: Trigger = Trigger.CLOSE
+    entry_start: date | None = None
+    entry_end: date | None = None
+    exit_date: date | None = None
+    sizing: Sizing = field(default_factory=Allocation)
+    allow_reentry: bool = False
+
+    @property
+    def threshold(self) -> float:
+        """The price a close (or trade) must exceed for the breakout."""
+        return self.level * (1.0 + self.buffer_pct / 100.0)
