@@ -31,7 +31,9 @@ class Session:
 def _nyse_closes() -> dict[date, datetime]:
     calendar = xcals.get_calendar("XNYS", start="1990-01-02")
     closes: pd.Series = calendar.schedule["close"]
-    return {ts.date(): close.to_pydatetime() for ts, close in closes.items()}
+    return {
+        day.date(): close.to_pydatetime() for day, close in zip(pd.DatetimeIndex(closes.index), closes, strict=True)
+    }
 
 
 def session_for(day: date) -> Session:

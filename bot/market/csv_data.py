@@ -8,7 +8,9 @@ Every problem is reported as a DataError naming the file and the line.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import date
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -45,7 +47,7 @@ def _read(path: Path) -> pd.DataFrame:
 
 
 def _numbers(frame: pd.DataFrame, path: Path) -> pd.DataFrame:
-    values = frame[[*PRICE_COLUMNS, "volume"]].apply(pd.to_numeric, errors="coerce")
+    values: pd.DataFrame = frame[[*PRICE_COLUMNS, "volume"]].apply(pd.to_numeric, errors="coerce")
     bad = values.isna().any(axis=1)
     if bad.any():
         position = int(bad.to_numpy().argmax())
@@ -110,9 +112,7 @@ def load_symbols(directory: Path, symbols: Iterable[str]) -> dict[str, pd.DataFr
     return {symbol: load_csv(directory / f"{symbol}.csv") for symbol in symbols}
 
 
-def require_benchmark_coverage(
-    frames: dict[str, pd.DataFrame], symbol: str, benchmark: str, directory: Path
-) -> None:
+def require_benchmark_coverage(frames: dict[str, pd.DataFrame], symbol: str, benchmark: str, directory: Path) -> None:
     """Every session of ``symbol`` must have a benchmark bar, or the score would be made up."""
     days = _session_days(frames[symbol])
     benchmark_days = set(_session_days(frames[benchmark]))
@@ -124,45 +124,31 @@ def require_benchmark_coverage(
         )
 
 
-def _session_days(frame: pd.DataFrame) -> list[object]:
-    if is_intraday(frame):
+def _session_days(frame: pd.DataFrame) -> list[date]:
+    if isinstance(frame.index, pd.DatetimeIndex):
         return sorted(set(frame.index.tz_convert("America/New_York").date))
     return list(frame.index)
 
 
+def _rows(frame: pd.DataFrame) -> zip[tuple[Any, float, float, float, float, float]]:
+    columns = (frame[name].to_numpy(dtype=float).tolist() for name in (*PRICE_COLUMNS, "volume"))
+    return zip(frame.index, *columns, strict=True)
+
+
 def daily_bars(frame: pd.DataFrame) -> list[DailyBar]:
-    return [
-        DailyBar(day, o, h, lo, c, v)
-        for day, o, h, lo, c, v in zip(
-            frame.index,
-            frame["open"],
-            frame["high"],
-            frame["low"],
-            frame["close"],
-            frame["volume"],
-            strict=True,
-        )
-    ]
+    return [DailyBar(day, o, h, lo, c, v) for day, o, h, lo, c, v in _rows(frame)]
 
 
 def minute_bars(frame: pd.DataFrame) -> list[MinuteBar]:
-    return [
-        MinuteBar(ts.to_pydatetime(), o, h, lo, c, v)
-        for ts, o, h, lo, c, v in zip(
-            frame.index,
-            frame["open"],
-            frame["high"],
-            frame["low"],
-            frame["close"],
-            frame["volume"],
-            strict=True,
-        )
-    ]
+    return [MinuteBar(ts.to_pydatetime(), o, h, lo, c, v) for ts, o, h, lo, c, v in _rows(frame)]
 
 
 def daily_from_minutes(frame: pd.DataFrame) -> pd.DataFrame:
     """Aggregate intraday bars into New York session bars."""
-    sessions = frame.index.tz_convert("America/New_York").date
+    index = frame.index
+    if not isinstance(index, pd.DatetimeIndex):
+        raise TypeError("daily_from_minutes needs an intraday frame")
+    sessions = index.tz_convert("America/New_York").date
     grouped = frame.groupby(sessions)
     daily = pd.DataFrame(
         {

@@ -7,6 +7,7 @@ intraday trigger runs on daily data, so both see the same minute prices.
 from __future__ import annotations
 
 from datetime import timedelta
+from itertools import pairwise
 
 from bot.market.calendar import Session
 from strategies.bars import DailyBar, MinuteBar
@@ -15,7 +16,7 @@ MINUTE = timedelta(minutes=1)
 
 
 def _price_at(step: float, waypoints: list[tuple[float, float]]) -> float:
-    for (x0, y0), (x1, y1) in zip(waypoints, waypoints[1:], strict=False):
+    for (x0, y0), (x1, y1) in pairwise(waypoints):
         if step <= x1:
             return y0 + (y1 - y0) * (step - x0) / (x1 - x0)
     return waypoints[-1][1]

@@ -44,9 +44,7 @@ SCENARIO_NAMES = tuple(_IWM_ANCHORS)
 SYMBOLS = ("IWM", "SPY")
 
 
-def _closes(
-    days: list[date], anchors: list[tuple[date, float]], rng: np.random.Generator, noise: float
-) -> np.ndarray:
+def _closes(days: list[date], anchors: list[tuple[date, float]], rng: np.random.Generator, noise: float) -> np.ndarray:
     ordinal = np.array([day.toordinal() for day in days], dtype=float)
     xs = np.array([day.toordinal() for day, _ in anchors], dtype=float)
     ys = np.array([price for _, price in anchors])
@@ -54,7 +52,8 @@ def _closes(
     wiggle = rng.normal(0.0, noise, len(days))
     for anchor_day, _ in anchors:  # anchors are exact
         wiggle[days.index(anchor_day)] = 0.0
-    return base * (1.0 + wiggle)
+    closes: np.ndarray = base * (1.0 + wiggle)
+    return closes
 
 
 def _bars(closes: np.ndarray, rng: np.random.Generator, gap_at: int | None = None) -> pd.DataFrame:

@@ -1,0 +1,1 @@
+"""Event-driven backtest of the rule with the live path's fill conventions."""

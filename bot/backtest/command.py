@@ -1,0 +1,84 @@
+"""``bot backtest``: load history, run the rule, print the score."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from datetime import date
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+
+import pandas as pd
+
+from bot.backtest.engine import run_backtest
+from bot.chart import write_hold_chart
+from bot.config import Settings
+from bot.errors import ConfigError, DataError
+from bot.market.csv_data import load_symbols, require_benchmark_coverage
+from bot.market.scenarios import SCENARIO_NAMES, build_scenario
+from bot.scoring import render_table, scorecard_json
+
+
+def iso_date(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date (YYYY-MM-DD)") from None
+
+
+def positive_decimal(text: str) -> Decimal:
+    try:
+        value = Decimal(text)
+    except InvalidOperation:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not value.is_finite() or value <= 0:
+        raise argparse.ArgumentTypeError(f"{text!r} must be a positive number")
+    return value
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument("--data", type=Path, help="directory with <SYMBOL>.csv files")
+    source.add_argument("--scenario", choices=SCENARIO_NAMES, help="a built-in seeded scenario")
+    source.add_argument("--source", choices=("alpaca",), help="download daily bars with your Alpaca keys")
+    parser.add_argument("--seed", type=int, default=0, help="scenario seed (default 0)")
+    parser.add_argument("--start", type=iso_date, help="first session to trade (earlier data is history)")
+    parser.add_argument("--end", type=iso_date, help="last session to trade")
+    parser.add_argument("--cash", type=positive_decimal, default=Decimal("100000"), help="starting cash")
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    parser.add_argument("--chart", type=Path, help="write a PNG of the hold")
+
+
+def load_frames(args: argparse.Namespace, settings: Settings) -> dict[str, pd.DataFrame]:
+    strategy = settings.strategy
+    symbols = [strategy.symbol, strategy.benchmark]
+    if args.scenario:
+        if set(symbols) != {"IWM", "SPY"}:
+            raise ConfigError("built-in scenarios hold IWM and SPY only; unset STRATEGY_SYMBOL/STRATEGY_BENCHMARK")
+        frames: dict[str, pd.DataFrame] = build_scenario(args.scenario, args.seed)
+        return frames
+    if args.source == "alpaca":
+        from bot.broker.alpaca import download_daily_frames
+
+        if args.start is None or args.end is None:
+            raise ConfigError("--source alpaca needs --start and --end")
+        return download_daily_frames(settings, symbols, start=args.start, end=args.end)
+    frames = load_symbols(args.data, symbols)
+    require_benchmark_coverage(frames, strategy.symbol, strategy.benchmark, args.data)
+    return frames
+
+
+def run(args: argparse.Namespace, settings: Settings) -> int:
+    if args.start and args.end and args.end < args.start:
+        raise ConfigError(f"--end {args.end} is before --start {args.start}")
+    frames = load_frames(args, settings)
+    result = run_backtest(frames, settings.strategy.params(), cash=args.cash, start=args.start, end=args.end)
+    if result.sessions == 0:
+        raise DataError("no sessions of the data fall between --start and --end")
+    if args.chart:
+        write_hold_chart(result.scorecard, args.chart)
+    if args.json:
+        print(json.dumps(scorecard_json(result.scorecard)))
+    else:
+        print(render_table(result.scorecard))
+    return 0

@@ -1,0 +1,42 @@
+"""Command line: parse, dispatch, and turn our errors into messages and exit codes (here only)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Sequence
+
+from bot.config import Settings, load_settings
+from bot.errors import BotError
+
+Command = Callable[[argparse.Namespace, Settings], int]
+
+
+def _parser() -> tuple[argparse.ArgumentParser, dict[str, Command]]:
+    from bot.backtest import command as backtest
+
+    parser = argparse.ArgumentParser(prog="bot", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    handlers: dict[str, Command] = {}
+
+    backtest_parser = commands.add_parser("backtest", help="score the rule on history against the benchmark")
+    backtest.add_arguments(backtest_parser)
+    handlers["backtest"] = backtest.run
+    return parser, handlers
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser, handlers = _parser()
+    args = parser.parse_args(argv)
+    try:
+        settings = load_settings()
+        return handlers[args.command](args, settings)
+    except BotError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,85 @@
+"""Structured logging: configured once, here, for every command.
+
+Events are identifiers with fields (``log.info("fill", qty=..., price=...)``). Each line carries an
+ISO-8601 UTC timestamp, the level and the run id. Configured secret values are scrubbed from every
+field as a last line of defence; the code never logs them in the first place.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+import uuid
+from collections.abc import Iterable, MutableMapping
+from typing import Any, TextIO
+
+import structlog
+
+from bot.config import LogFormat
+
+REDACTED = "[redacted]"
+
+
+class SecretScrubber:
+    def __init__(self, secrets: Iterable[str]) -> None:
+        self._secrets = [s for s in secrets if s]
+
+    def _scrub(self, value: Any) -> Any:
+        if isinstance(value, str):
+            for secret in self._secrets:
+                value = value.replace(secret, REDACTED)
+            return value
+        if isinstance(value, dict):
+            return {k: self._scrub(v) for k, v in value.items()}
+        if isinstance(value, list | tuple):
+            return [self._scrub(v) for v in value]
+        return value
+
+    def __call__(self, _: Any, __: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
+        if not self._secrets:
+            return event
+        return {key: self._scrub(value) for key, value in event.items()}
+
+
+def new_run_id() -> str:
+    return uuid.uuid4().hex[:12]
+
+
+def configure_logging(
+    *,
+    log_format: LogFormat = LogFormat.AUTO,
+    level: str = "INFO",
+    secrets: Iterable[str] = (),
+    run_id: str | None = None,
+    stream: TextIO | None = None,
+) -> str:
+    """Set up structlog for this process and return the run id bound to every event."""
+    out = stream or sys.stdout
+    use_json = log_format is LogFormat.JSON or (log_format is LogFormat.AUTO and not out.isatty())
+    renderer: Any = (
+        structlog.processors.JSONRenderer(sort_keys=False)
+        if use_json
+        else structlog.dev.ConsoleRenderer(colors=out.isatty())
+    )
+    run_id = run_id or new_run_id()
+    structlog.reset_defaults()
+    structlog.contextvars.clear_contextvars()
+    structlog.contextvars.bind_contextvars(run_id=run_id)
+    structlog.configure(
+        processors=[
+            structlog.contextvars.merge_contextvars,
+            structlog.processors.add_log_level,
+            structlog.processors.TimeStamper(fmt="iso", utc=True),
+            structlog.processors.format_exc_info,
+            SecretScrubber(secrets),
+            renderer,
+        ],
+        wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelNamesMapping()[level]),
+        logger_factory=structlog.PrintLoggerFactory(out),
+        cache_logger_on_first_use=False,
+    )
+    return run_id
+
+
+def get_logger(**context: Any) -> Any:
+    return structlog.get_logger(**context)
