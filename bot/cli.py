@@ -13,6 +13,7 @@ Command = Callable[[argparse.Namespace, Settings], int]
 
 
 def _parser() -> tuple[argparse.ArgumentParser, dict[str, Command]]:
+    from bot import live
     from bot.backtest import command as backtest
 
     parser = argparse.ArgumentParser(prog="bot", description=__doc__)
@@ -22,6 +23,19 @@ def _parser() -> tuple[argparse.ArgumentParser, dict[str, Command]]:
     backtest_parser = commands.add_parser("backtest", help="score the rule on history against the benchmark")
     backtest.add_arguments(backtest_parser)
     handlers["backtest"] = backtest.run
+
+    live.add_run_arguments(
+        commands.add_parser("run", help="trade the rule on the paper account (the container's default)")
+    )
+    handlers["run"] = live.run_command
+    commands.add_parser("check", help="validate settings and connectivity (account status, clock)")
+    handlers["check"] = live.check_command
+    live.add_report_arguments(
+        commands.add_parser("report", help="the season's P&L against the benchmark, from the ledger")
+    )
+    handlers["report"] = live.report_command
+    commands.add_parser("health", help="exit 0 while the run loop's heartbeat is fresh (the container health check)")
+    handlers["health"] = live.health_command
     return parser, handlers
 
 

@@ -33,3 +33,9 @@ class BrokerUnavailable(BrokerError):
 
 class OrderRejected(BrokerError):
     pass
+
+
+class ShutdownRequested(BotError):
+    """SIGTERM or SIGINT arrived while the loop was waiting; unwind and stop."""
+
+    exit_code = 0

@@ -1,0 +1,1 @@
+"""The broker interface the run loop depends on, and its alpaca-py adapter."""

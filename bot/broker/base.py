@@ -1,0 +1,111 @@
+"""Broker values and the protocol the run loop depends on; money is Decimal."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from enum import StrEnum
+from typing import Protocol
+
+from strategies.bars import DailyBar, MinuteBar
+
+
+class TimeInForce(StrEnum):
+    DAY = "day"
+    OPG = "opg"
+    CLS = "cls"
+
+
+class Side(StrEnum):
+    BUY = "buy"
+    SELL = "sell"
+
+
+FINAL_STATUSES = frozenset({"filled", "canceled", "expired", "rejected", "done_for_day", "replaced", "stopped"})
+UNFILLED_FINAL_STATUSES = FINAL_STATUSES - {"filled"}
+
+
+@dataclass(frozen=True, slots=True)
+class Clock:
+    now: datetime
+    is_open: bool
+    next_open: datetime
+    next_close: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class SessionTimes:
+    day: date
+    opens_at: datetime
+    closes_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Account:
+    status: str
+    cash: Decimal
+    equity: Decimal
+    buying_power: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class Position:
+    symbol: str
+    qty: Decimal
+    avg_entry_price: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class OrderRequest:
+    symbol: str
+    side: Side
+    qty: int
+    time_in_force: TimeInForce
+    client_order_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class Order:
+    id: str
+    client_order_id: str
+    symbol: str
+    side: str
+    qty: Decimal
+    time_in_force: str
+    status: str
+    filled_qty: Decimal
+    filled_avg_price: Decimal | None
+    submitted_at: datetime
+    updated_at: datetime
+    filled_at: datetime | None
+
+    @property
+    def is_final(self) -> bool:
+        return self.status in FINAL_STATUSES
+
+
+class Broker(Protocol):
+    def clock(self) -> Clock: ...
+
+    def calendar(self, start: date, end: date) -> list[SessionTimes]: ...
+
+    def account(self) -> Account: ...
+
+    def position(self, symbol: str) -> Position | None: ...
+
+    def order_by_client_id(self, client_order_id: str) -> Order | None: ...
+
+    def submit(self, request: OrderRequest) -> Order:
+        """Place the order exactly once: an order already placed under its id is returned instead."""
+        ...
+
+    def cancel(self, order_id: str) -> None: ...
+
+    def daily_bars(self, symbol: str, start: date, end: date) -> list[DailyBar]:
+        """Completed regular-session bars, oldest first."""
+        ...
+
+    def minute_bars(self, symbol: str, start: datetime, end: datetime) -> list[MinuteBar]: ...
+
+    def latest_price(self, symbol: str) -> Decimal: ...

@@ -1,0 +1,105 @@
+"""The run loop: tick, write the heartbeat, sleep until the next decision point, stop cleanly.
+
+Sleeping is in broker time: the loop sleeps until the next decision point the trader names, but never
+longer than ``BOT_POLL_SECONDS`` of wall time before it asks the broker's clock again. Against Alpaca
+that is just a long sleep; against the accelerated local exchange it is a short poll. Either way the
+broker's clock, not the machine's, decides what is due.
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+import threading
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+from bot.errors import BrokerError, ShutdownRequested
+from bot.trader import Trader
+
+HEARTBEAT_FILE = "heartbeat.json"
+ERROR_BACKOFF_SECONDS = 5.0
+
+
+class StopSignal:
+    """Set by SIGTERM/SIGINT (or a test); every wait in the loop and in retries watches it."""
+
+    def __init__(self) -> None:
+        self._event = threading.Event()
+        self.reason: str | None = None
+
+    def set(self, reason: str) -> None:
+        self.reason = reason
+        self._event.set()
+
+    @property
+    def is_set(self) -> bool:
+        return self._event.is_set()
+
+    def wait(self, seconds: float) -> bool:
+        return self._event.wait(max(seconds, 0.0))
+
+    def sleep_or_raise(self, seconds: float) -> None:
+        """A sleep for retry backoff that gives way to shutdown."""
+        if self._event.wait(max(seconds, 0.0)):
+            raise ShutdownRequested(self.reason or "stop requested")
+
+    def install(self) -> None:
+        def handler(signum: int, _: FrameType | None) -> None:
+            self.set(signal.Signals(signum).name)
+
+        signal.signal(signal.SIGTERM, handler)
+        signal.signal(signal.SIGINT, handler)
+
+
+def write_heartbeat(data_dir: Path, **fields: Any) -> None:
+    """Atomically replace the heartbeat file that ``bot health`` reads."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    target = data_dir / HEARTBEAT_FILE
+    temporary = target.with_suffix(".tmp")
+    temporary.write_text(json.dumps({"at": datetime.now(UTC).isoformat(), **fields}))
+    temporary.replace(target)
+
+
+def run_loop(
+    trader: Trader,
+    *,
+    stop: StopSignal,
+    data_dir: Path,
+    poll_seconds: float,
+    log: Any,
+    once: bool = False,
+    finished: Callable[[], bool] = lambda: False,
+) -> int:
+    """Run until stopped; return the process exit code."""
+    while not stop.is_set:
+        try:
+            wake_at = trader.tick()
+            now = trader.broker.clock().now
+        except ShutdownRequested:
+            break
+        except BrokerError as exc:
+            log.error("error", cause=str(exc), kind=exc.__class__.__name__, action="will_retry")
+            if once:
+                return exc.exit_code
+            write_heartbeat(data_dir, state="degraded")
+            stop.wait(min(ERROR_BACKOFF_SECONDS, poll_seconds))
+            continue
+        write_heartbeat(data_dir, state="ok", broker_time=now.isoformat(), next_wake=wake_at.isoformat())
+        if once or finished():
+            break
+        stop.wait(min(max((wake_at - now).total_seconds(), 0.0), poll_seconds))
+    return 0
+
+
+def heartbeat_age_seconds(data_dir: Path) -> float | None:
+    target = data_dir / HEARTBEAT_FILE
+    try:
+        beat = json.loads(target.read_text())
+        stamp = datetime.fromisoformat(beat["at"])
+    except (OSError, ValueError, KeyError):
+        return None
+    return (datetime.now(UTC) - stamp).total_seconds()
