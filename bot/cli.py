@@ -13,7 +13,7 @@ Command = Callable[[argparse.Namespace, Settings], int]
 
 
 def _parser() -> tuple[argparse.ArgumentParser, dict[str, Command]]:
-    from bot import live
+    from bot import demo, live
     from bot.backtest import command as backtest
 
     parser = argparse.ArgumentParser(prog="bot", description=__doc__)
@@ -34,6 +34,8 @@ def _parser() -> tuple[argparse.ArgumentParser, dict[str, Command]]:
         commands.add_parser("report", help="the season's P&L against the benchmark, from the ledger")
     )
     handlers["report"] = live.report_command
+    demo.add_arguments(commands.add_parser("demo", help="run the real loop against the local exchange, no keys"))
+    handlers["demo"] = demo.run
     commands.add_parser("health", help="exit 0 while the run loop's heartbeat is fresh (the container health check)")
     handlers["health"] = live.health_command
     return parser, handlers
