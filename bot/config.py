@@ -41,7 +41,9 @@ class LogLevel(StrEnum):
     ERROR = "ERROR"
 
 
-_COMMON = SettingsConfigDict(env_file=ENV_FILE, extra="ignore", hide_input_in_errors=True, frozen=True)
+_COMMON = SettingsConfigDict(
+    env_file=ENV_FILE, env_ignore_empty=True, extra="ignore", hide_input_in_errors=True, frozen=True
+)
 
 
 class StrategySettings(BaseSettings):
@@ -177,7 +179,7 @@ class RuntimeSettings(BaseSettings):
         default=60.0, validation_alias=AliasChoices("BOT_POLL_SECONDS")
     )
     http_timeout_seconds: Annotated[float, Field(gt=0, le=300)] = Field(
-        default=15.0, validation_alias=AliasChoices("BOT_HTTP_TIMEOUT_SECONDS")
+        default=8.0, validation_alias=AliasChoices("BOT_HTTP_TIMEOUT_SECONDS")
     )
     retry_max_seconds: Annotated[float, Field(ge=0, le=3600)] = Field(
         default=120.0, validation_alias=AliasChoices("BOT_RETRY_MAX_SECONDS")

@@ -48,7 +48,6 @@ BAD_SETTINGS = [
     ({"APCA_API_BASE_URL": "http://example.com"}, "APCA_API_BASE_URL='http://example.com'", "loopback"),
     ({"APCA_API_BASE_URL": "http://10.0.0.5:8080"}, "APCA_API_BASE_URL='http://10.0.0.5:8080'", "loopback"),
     ({"APCA_API_BASE_URL": "ftp://paper"}, "APCA_API_BASE_URL='ftp://paper'", "http(s) URL"),
-    ({"APCA_API_BASE_URL": ""}, "APCA_API_BASE_URL=''", "http(s) URL"),
     ({"APCA_API_DATA_URL": "https://data.alpaca.markets/v2"}, "APCA_API_DATA_URL=", "adds /v2 itself"),
     ({"APCA_API_KEY_ID": " PKSTRAY"}, "APCA_API_KEY_ID: has leading or trailing whitespace", ""),
     ({"APCA_API_SECRET_KEY": SECRET + "\n"}, "APCA_API_SECRET_KEY: has leading or trailing whitespace", ""),
