@@ -36,6 +36,10 @@ def _parser() -> tuple[argparse.ArgumentParser, dict[str, Command]]:
     handlers["report"] = live.report_command
     demo.add_arguments(commands.add_parser("demo", help="run the real loop against the local exchange, no keys"))
     handlers["demo"] = demo.run
+    from bot.local_exchange import cli as exchange
+
+    exchange.add_arguments(commands.add_parser("exchange", help="serve the local Alpaca-compatible paper exchange"))
+    handlers["exchange"] = exchange.run
     commands.add_parser("health", help="exit 0 while the run loop's heartbeat is fresh (the container health check)")
     handlers["health"] = live.health_command
     return parser, handlers

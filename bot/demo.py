@@ -96,7 +96,7 @@ def demo_settings(settings: Settings, url: str, speed: Decimal) -> Settings:
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.exchange import LocalExchange
+    from bot.local_exchange import LocalExchange
 
     frames, start, end = _frames(args, settings)
     if end < start:

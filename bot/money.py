@@ -10,7 +10,9 @@ PRICE_QUANTUM = Decimal("0.0001")
 
 def price(value: float | str | Decimal) -> Decimal:
     """A price to four decimals, the precision the exchange and the replay use."""
-    return Decimal(str(value)).quantize(PRICE_QUANTUM, rounding=ROUND_HALF_EVEN).normalize()
+    exact = Decimal(str(value)).quantize(PRICE_QUANTUM, rounding=ROUND_HALF_EVEN).normalize()
+    # normalize() writes 480 as 4.8E+2; keep whole numbers whole.
+    return exact.quantize(Decimal(1)) if exact.as_tuple().exponent > 0 else exact  # type: ignore[operator]
 
 
 def cents(value: Decimal) -> Decimal:

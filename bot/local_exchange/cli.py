@@ -1,0 +1,94 @@
+"""``bot exchange``: serve the local exchange until SIGTERM or SIGINT."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import signal
+import threading
+from pathlib import Path
+from types import FrameType
+
+import pandas as pd
+
+from bot.backtest.command import iso_date, positive_decimal
+from bot.config import Settings
+from bot.errors import ConfigError
+from bot.local_exchange.faults import parse_faults
+from bot.local_exchange.server import LocalExchange
+from bot.market.csv_data import load_csv
+from bot.market.scenarios import SCENARIO_NAMES, build_scenario
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument("--data", type=Path, help="directory of <SYMBOL>.csv daily files to replay")
+    source.add_argument("--scenario", choices=SCENARIO_NAMES, help="a built-in seeded scenario")
+    parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=0, help="port (default 0: a free one)")
+    parser.add_argument("--start", type=iso_date, help="first session to replay (earlier data is history)")
+    parser.add_argument("--end", type=iso_date, help="last session to replay")
+    parser.add_argument("--speed", type=float, help="wall seconds per replayed session (default: real time)")
+    parser.add_argument("--cash", type=positive_decimal, default=positive_decimal("100000"), help="starting cash")
+    parser.add_argument("--faults", help="fault spec, e.g. 503:0.1,429:0.05:retry_after=1 (docs/exchange.md)")
+    parser.add_argument("--partial-fills", action="store_true", help="fill every order in two parts")
+    parser.add_argument("--seed", type=int, default=0, help="seed for scenarios and faults (default 0)")
+
+
+def _frames(args: argparse.Namespace) -> dict[str, pd.DataFrame]:
+    if args.scenario:
+        frames: dict[str, pd.DataFrame] = build_scenario(args.scenario, args.seed)
+        return frames
+    if not args.data.is_dir():
+        raise ConfigError(f"--data {args.data}: not a directory")
+    files = sorted(args.data.glob("*.csv"))
+    if not files:
+        raise ConfigError(f"--data {args.data}: no <SYMBOL>.csv files")
+    return {path.stem.upper(): load_csv(path) for path in files}
+
+
+def run(args: argparse.Namespace, settings: Settings) -> int:
+    if args.speed is not None and args.speed <= 0:
+        raise ConfigError(f"--speed {args.speed}: must be a positive number of seconds per session")
+    if not 0 <= args.port <= 65535:
+        raise ConfigError(f"--port {args.port}: must be between 0 and 65535")
+    faults = parse_faults(args.faults)
+    exchange = LocalExchange(
+        _frames(args),
+        speed=args.speed,
+        start=args.start,
+        end=args.end,
+        cash=args.cash,
+        faults=faults,
+        seed=args.seed,
+        host=args.host,
+        port=args.port,
+        partial_fills=args.partial_fills,
+    )
+    stopped = threading.Event()
+
+    def stop(signum: int, _: FrameType | None) -> None:
+        stopped.set()
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    url = exchange.start()
+    print(
+        json.dumps(
+            {
+                "event": "exchange_ready",
+                "trading_url": url,
+                "data_url": url,
+                "first_session": exchange.sessions[0].day.isoformat(),
+                "last_session": exchange.sessions[-1].day.isoformat(),
+            }
+        ),
+        flush=True,
+    )
+    try:
+        while not stopped.wait(1.0):
+            pass
+    finally:
+        exchange.stop()
+    print(json.dumps({"event": "exchange_stopped"}), flush=True)
+    return 0
