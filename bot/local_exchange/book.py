@@ -28,6 +28,7 @@ AUCTIONS_REOPEN = time(19, 0)
 MARKET_BUY_COLLAR = Decimal("1.03")
 MAX_CLIENT_ORDER_ID = 48
 FRACTION = Decimal("0.000000001")
+PARTIAL_REMAINDER_DELAY = timedelta(minutes=30)  # the rest of a partially filled order fills this much later
 
 
 class ExchangeError(Exception):
@@ -272,7 +273,7 @@ class Book:
             if self.partial_fills and order.qty is not None and order.qty > 1:
                 first = (order.qty / 2).to_integral_value(rounding=ROUND_DOWN)
                 self._fill(account, order, first, fill_price, at)
-                order.remainder_at = at if order.time_in_force == "cls" else at + timedelta(minutes=1)
+                order.remainder_at = at if order.time_in_force == "cls" else at + PARTIAL_REMAINDER_DELAY
                 if now >= order.remainder_at:
                     self._fill_rest(account, order, order.remainder_at)
             else:
