@@ -18,11 +18,13 @@ import structlog
 from bot.config import LogFormat
 
 REDACTED = "[redacted]"
+# Shorter "secrets" (test placeholders like "S") would scrub ordinary words; real keys are far longer.
+MIN_SCRUBBED_LENGTH = 6
 
 
 class SecretScrubber:
     def __init__(self, secrets: Iterable[str]) -> None:
-        self._secrets = [s for s in secrets if s]
+        self._secrets = [s for s in secrets if len(s) >= MIN_SCRUBBED_LENGTH]
 
     def _scrub(self, value: Any) -> Any:
         if isinstance(value, str):
