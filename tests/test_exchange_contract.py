@@ -185,7 +185,9 @@ def test_notional_order_fills_fractional_quantity(trading: TradingClient, clock:
     clock.set(at(date(2023, 12, 13), 11))
     order = trading.submit_order(MarketOrderRequest(symbol="IWM", notional=1000.5, side="buy", time_in_force="day"))
     assert order.notional == "1000.5" and order.qty is None
-    assert Decimal(order.filled_qty) * Decimal(order.filled_avg_price) == pytest.approx(Decimal("1000.5"), abs=Decimal("0.01"))
+    assert Decimal(order.filled_qty) * Decimal(order.filled_avg_price) == pytest.approx(
+        Decimal("1000.5"), abs=Decimal("0.01")
+    )
 
 
 def test_day_order_unfilled_expires_at_the_close(trading: TradingClient, clock: ManualClock) -> None:
