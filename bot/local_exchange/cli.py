@@ -6,6 +6,7 @@ import argparse
 import json
 import signal
 import threading
+from datetime import datetime, time
 from pathlib import Path
 from types import FrameType
 
@@ -14,8 +15,10 @@ import pandas as pd
 from bot.backtest.command import iso_date, positive_decimal
 from bot.config import Settings
 from bot.errors import ConfigError
+from bot.local_exchange.clock import ManualClock
 from bot.local_exchange.faults import parse_faults
 from bot.local_exchange.server import LocalExchange
+from bot.market.calendar import NEW_YORK
 from bot.market.csv_data import load_csv
 from bot.market.scenarios import SCENARIO_NAMES, build_scenario
 
@@ -33,6 +36,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--faults", help="fault spec, e.g. 503:0.1,429:0.05:retry_after=1 (docs/exchange.md)")
     parser.add_argument("--partial-fills", action="store_true", help="fill every order in two parts")
     parser.add_argument("--seed", type=int, default=0, help="seed for scenarios and faults (default 0)")
+    parser.add_argument(
+        "--manual-clock", action="store_true", help="hold the clock until POST /_exchange/clock moves it (for tests)"
+    )
 
 
 def _frames(args: argparse.Namespace) -> dict[str, pd.DataFrame]:
@@ -53,9 +59,15 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     if not 0 <= args.port <= 65535:
         raise ConfigError(f"--port {args.port}: must be between 0 and 65535")
     faults = parse_faults(args.faults)
+    frames = _frames(args)
+    clock: ManualClock | None = None
+    if args.manual_clock:
+        first = args.start or min(min(frame.index) for frame in frames.values())
+        clock = ManualClock(datetime.combine(first, time(0), NEW_YORK))
     exchange = LocalExchange(
-        _frames(args),
+        frames,
         speed=args.speed,
+        clock=clock,
         start=args.start,
         end=args.end,
         cash=args.cash,

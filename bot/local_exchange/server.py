@@ -69,6 +69,7 @@ class ExchangeApp:
         app.add_routes(
             [
                 get("/_exchange/stats", self.stats),
+                post("/_exchange/clock", self.set_clock),
                 get("/v2/account", self.account),
                 get("/v2/clock", self.clock_route),
                 get("/v2/calendar", self.calendar),
@@ -160,6 +161,18 @@ class ExchangeApp:
                 "finished": self.clock.finished,
             }
         )
+
+    async def set_clock(self, request: web.Request) -> web.Response:
+        """Move a manual clock (``bot exchange --manual-clock``): tests step the replay with it."""
+        if not isinstance(self.clock, ManualClock):
+            return _error(409, 40900000, "this exchange runs on its own clock")
+        body = await request.json()
+        if body.get("finished"):
+            self.clock.done = True
+        if body.get("now"):
+            self.clock.set(datetime.fromisoformat(body["now"]))
+        self.book.advance_all(self.clock.now())
+        return web.json_response({"now": self.clock.now().isoformat(), "finished": self.clock.finished})
 
     async def account(self, request: web.Request) -> web.Response:
         acct, now = request[ACCOUNT_KEY], self.clock.now()

@@ -1,0 +1,40 @@
+"""SIGKILL at 30+ seeded moments of a season, including the critical ones: still exactly one entry and one exit."""
+
+from __future__ import annotations
+
+import os
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+
+from bot.backtest.engine import run_backtest
+from bot.ledger import Ledger
+from bot.market.scenarios import build_scenario
+from bot.report import ledger_scorecard
+from bot.scoring import scorecard_json
+from strategies.params import BreakoutParams
+from tests.crash_driver import KEY, SECRET, run_season_with_kills
+
+KILLS = int(os.environ.get("CRASH_KILLS", "30"))
+SEED = int(os.environ.get("CRASH_SEED", "20231213"))
+
+
+def test_season_survives_kill_minus_nine_at_random_moments(tmp_path: Path) -> None:
+    report = run_season_with_kills(tmp_path, kills=KILLS, seed=SEED)
+    assert report.kills >= KILLS
+    by_id = {o["client_order_id"]: o for o in report.orders}
+    assert sorted(by_id) == ["brk-IWM-2024-entry-1", "brk-IWM-2024-exit-1"]
+    assert {o["status"] for o in report.orders} == {"filled"}
+    ledger = Ledger(tmp_path / "data" / "ledger.sqlite")
+    params = BreakoutParams()
+    fills = ledger.fills()
+    assert [(f.client_order_id, f.qty, f.price) for f in fills] == [
+        (o["client_order_id"], Decimal(o["filled_qty"]), Decimal(o["filled_avg_price"]))
+        for o in sorted(report.orders, key=lambda o: o["submitted_at"])
+    ]
+    frames = build_scenario("breakout")
+    expected = run_backtest(frames, params, cash=Decimal(100000), start=date(2023, 12, 1), end=date(2024, 7, 3))
+    live = scorecard_json(ledger_scorecard(ledger, params))
+    assert live["trades"] == scorecard_json(expected.scorecard)["trades"]
+    assert live["benchmark"] == scorecard_json(expected.scorecard)["benchmark"]
+    assert SECRET not in report.output and KEY not in report.output
