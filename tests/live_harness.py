@@ -67,8 +67,17 @@ class Harness:
             for moment in WAKE_TIMES:
                 yield datetime.combine(session.day, moment, NEW_YORK)
 
-    def run(self, trader: Trader, start: date | None = None, end: date | None = None) -> None:
+    def run(
+        self,
+        trader: Trader,
+        start: date | None = None,
+        end: date | None = None,
+        skip: tuple[datetime, datetime] | None = None,
+    ) -> None:
+        """Tick at every wake moment from ``start`` to ``end``; moments inside ``skip`` pass with the bot down."""
         for moment in self.moments(start, end):
+            if skip and skip[0] <= moment < skip[1]:
+                continue
             self.clock.set(moment)
             trader.tick()
 

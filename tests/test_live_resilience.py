@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
 
@@ -10,6 +10,7 @@ import pytest
 
 from bot.backtest.engine import run_backtest
 from bot.local_exchange.faults import parse_faults
+from bot.market.calendar import NEW_YORK
 from bot.market.scenarios import build_scenario
 from bot.report import ledger_scorecard
 from bot.scoring import scorecard_json
@@ -90,3 +91,68 @@ def test_partial_fills_are_recorded_part_by_part(tmp_path: Path) -> None:
         assert sum(1 for line in h.log_lines() if '"event": "fill"' in line) == 3
         assert any('"reason": "partial_fill"' in line for line in h.log_lines())
         assert len(h.orders()) == 2
+
+
+def test_responses_slower_than_the_timeout_are_retried(tmp_path: Path) -> None:
+    with harness(tmp_path, FRAMES, start=START, end=END, faults=parse_faults("slow:0.01:seconds=1")) as h:
+        h.run(h.trader(h.settings(http_timeout_seconds=0.2)))
+        assert_one_clean_round_trip(h)
+        assert any('"cause": "ReadTimeout"' in line for line in h.log_lines())
+
+
+def test_rejection_for_buying_power_is_logged_and_never_resent(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("STRATEGY_QUANTITY", "1000")  # about 200,000 dollars of IWM on a 100,000 account
+    with harness(tmp_path, FRAMES, start=START, end=END) as h:
+        trader = h.trader()
+        h.run(trader)
+        assert h.orders() == []
+        rejected = [line for line in h.log_lines() if '"event": "order_rejected"' in line]
+        assert len(rejected) == 1 and "insufficient buying power" in rejected[0]
+        assert [o.status for o in trader.ledger.orders()] == ["rejected"]
+
+
+def test_order_cancelled_by_the_exchange_is_logged_and_not_chased(tmp_path: Path) -> None:
+    with harness(tmp_path, FRAMES, start=START, end=END) as h:
+        trader = h.trader()
+        h.run(trader, end=date(2023, 12, 13))
+        [entry] = h.orders()
+        h.exchange.book.cancel(h.exchange.book.accounts["PKTESTHARNESS"], entry, h.clock.now())
+        h.run(trader, start=date(2023, 12, 14))
+        assert [o.status for o in h.orders()] == ["canceled"]
+        assert any('"reason": "canceled_by_broker"' in line for line in h.log_lines())
+        assert trader.ledger.fills() == []
+
+
+def test_missed_cls_cutoff_exits_at_market_the_same_day(tmp_path: Path) -> None:
+    down = (datetime(2024, 6, 27, 19, 0, tzinfo=NEW_YORK), datetime(2024, 6, 28, 15, 45, tzinfo=NEW_YORK))
+    with harness(tmp_path, FRAMES, start=START, end=END) as h:
+        trader = h.trader()
+        h.run(trader, end=date(2024, 6, 27), skip=down)
+        h.clock.set(datetime(2024, 6, 28, 15, 55, tzinfo=NEW_YORK))  # back up after the 15:50 cut-off
+        trader.tick()
+        h.run(trader, start=date(2024, 7, 1))
+        exit_order = next(o for o in h.orders() if o.side == "sell")
+        assert (exit_order.time_in_force, exit_order.status) == ("day", "filled")
+        assert exit_order.filled_at.astimezone(NEW_YORK).date() == date(2024, 6, 28)
+        assert any('"reason": "cls_cutoff_missed"' in line for line in h.log_lines())
+
+
+@pytest.mark.parametrize(
+    ("exit_date", "expected_exit"),
+    [("2024-07-03", date(2024, 7, 3)), ("2024-07-04", date(2024, 7, 3))],
+    ids=["early-close-exit-day", "holiday-exit-date"],
+)
+def test_exit_on_an_early_close_or_holiday_follows_the_calendar(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, exit_date: str, expected_exit: date
+) -> None:
+    monkeypatch.setenv("STRATEGY_EXIT_DATE", exit_date)
+    end = date(2024, 7, 10)
+    with harness(tmp_path, FRAMES, start=START, end=end) as h:
+        trader = h.trader()
+        h.run(trader)
+        live = scorecard_json(ledger_scorecard(trader.ledger, trader.params))
+        exit_order = next(o for o in h.orders() if o.side == "sell")
+    assert live["trades"][0]["exit_date"] == expected_exit.isoformat()
+    assert exit_order.filled_at.astimezone(NEW_YORK).hour == 13  # the early close, not 16:00
+    expected = run_backtest(FRAMES, trader.params, cash=Decimal(100000), start=START, end=end).scorecard
+    assert live == scorecard_json(expected)
