@@ -287,5 +287,11 @@ def load_settings() -> Settings:
     alpaca = _build(AlpacaSettings, sources, problems)
     runtime = _build(RuntimeSettings, sources, problems)
     if problems or strategy is None or alpaca is None or runtime is None:
-        raise ConfigError("invalid settings:\n  " + "\n  ".join(problems))
+        message = "invalid settings:\n  " + "\n  ".join(problems)
+        # A key pasted into the wrong variable must not be quoted back either.
+        for name in SECRET_VARIABLES:
+            secret = sources.get(name, "").strip()
+            if len(secret) >= 6:
+                message = message.replace(secret, "[redacted]")
+        raise ConfigError(message)
     return Settings(strategy, alpaca, runtime)

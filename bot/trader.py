@@ -13,7 +13,7 @@ from decimal import Decimal
 from typing import Any
 
 from bot.broker.base import FINAL_STATUSES, UNFILLED_FINAL_STATUSES, Broker, Order, OrderRequest, Side, TimeInForce
-from bot.errors import OrderRejected
+from bot.errors import BrokerUnavailable, OrderRejected
 from bot.ledger import FillRecord, Ledger, OrderRecord, Snapshot
 from bot.market.calendar import NEW_YORK
 from bot.money import cents, pct, price
@@ -214,7 +214,10 @@ class Trader:
             self._log_trade_closed(season)
 
     def _benchmark_price_at(self, moment: datetime, calendar: TradingCalendar) -> Decimal:
-        """The benchmark's price when a fill happened: the open of that minute, or the close for a fill at the close."""
+        """The benchmark's price when a fill happened: the open of that minute, or the close for a fill at the close.
+
+        Without minute bars it falls back to the latest trade, then to the last daily close before the fill.
+        """
         symbol = self.params.benchmark
         session = calendar.session(moment.astimezone(NEW_YORK).date())
         if session is not None and moment >= session.closes_at:
@@ -226,8 +229,18 @@ class Trader:
             bars = self.broker.minute_bars(symbol, start, start + 5 * MINUTE)
             if bars:
                 return price(bars[0].open)
-        self.log.warning("benchmark_price_fallback", symbol=symbol, at=moment.isoformat(), source="latest_trade")
-        return price(self.broker.latest_price(symbol))
+        try:
+            fallback, source = price(self.broker.latest_price(symbol)), "latest_trade"
+        except BrokerUnavailable:
+            day = moment.astimezone(NEW_YORK).date()
+            daily = self.broker.daily_bars(symbol, day - timedelta(days=10), day)
+            if not daily:
+                raise
+            fallback, source = price(daily[-1].close), f"close_of_{daily[-1].session.isoformat()}"
+        self.log.warning(
+            "benchmark_price_fallback", symbol=symbol, at=moment.isoformat(), source=source, price=str(fallback)
+        )
+        return fallback
 
     def _submit(self, request: OrderRequest, intent: Intent, season: int, reason: str) -> None:
         try:

@@ -156,3 +156,20 @@ def test_exit_on_an_early_close_or_holiday_follows_the_calendar(
     assert exit_order.filled_at.astimezone(NEW_YORK).hour == 13  # the early close, not 16:00
     expected = run_backtest(FRAMES, trader.params, cash=Decimal(100000), start=START, end=end).scorecard
     assert live == scorecard_json(expected)
+
+
+def test_missing_bars_and_missing_benchmark_data_are_logged_and_waited_out(tmp_path: Path) -> None:
+    frames = {symbol: frame.copy() for symbol, frame in FRAMES.items()}
+    frames["IWM"] = frames["IWM"].drop(index=[date(2024, 2, 15)])  # the symbol's bar never arrives for a day
+    frames["SPY"] = frames["SPY"].drop(index=[date(2023, 12, 14), date(2024, 3, 15)])  # nor the benchmark's
+    with harness(tmp_path, frames, start=START, end=END) as h:
+        trader = h.trader()
+        h.run(trader)
+        orders = h.orders()
+        lines = h.log_lines()
+    assert sorted(o.client_order_id for o in orders) == ["brk-IWM-2024-entry-1", "brk-IWM-2024-exit-1"]
+    assert any('"event": "bars_missing"' in line and "2024-02-15" in line for line in lines)
+    fallback = [line for line in lines if '"event": "benchmark_price_fallback"' in line]
+    assert fallback and "close_of_2023-12-13" in fallback[0]  # no SPY trade on the entry day: the last close
+    assert not trader.ledger.has_snapshot(date(2024, 2, 15))
+    assert trader.ledger.has_snapshot(date(2024, 2, 16))
