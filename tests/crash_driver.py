@@ -12,6 +12,7 @@ import json
 import os
 import random
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -46,6 +47,7 @@ CRITICAL = (
 @dataclass
 class CrashReport:
     kills: int = 0
+    exchange_restarts: int = 0
     kill_moments: list[str] = field(default_factory=list)
     orders: list[dict[str, object]] = field(default_factory=list)
     output: str = ""
@@ -73,37 +75,55 @@ def _heartbeat_time(data_dir: Path) -> str:
         return ""
 
 
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _start_exchange(work: Path, port: int, start: date, end: date) -> tuple[subprocess.Popen[str], str]:
+    command = [
+        sys.executable,
+        "-m",
+        "bot",
+        "exchange",
+        "--scenario",
+        "breakout",
+        "--start",
+        start.isoformat(),
+        "--end",
+        end.isoformat(),
+        "--manual-clock",
+        "--port",
+        str(port),
+        "--state",
+        str(work / "exchange.state"),
+    ]
+    exchange = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    assert exchange.stdout is not None
+    return exchange, str(json.loads(exchange.stdout.readline())["trading_url"])
+
+
 def run_season_with_kills(
-    work: Path, *, kills: int, seed: int, start: date = date(2023, 12, 1), end: date = date(2024, 7, 3)
+    work: Path,
+    *,
+    kills: int,
+    seed: int,
+    exchange_restarts: int = 0,
+    start: date = date(2023, 12, 1),
+    end: date = date(2024, 7, 3),
 ) -> CrashReport:
     rng = random.Random(seed)
     moments = [datetime.combine(d, t, NEW_YORK) for d in nyse_sessions(start, end) for t in WAKES]
     chosen = set(rng.sample(range(len(moments)), kills - len(CRITICAL)))
     chosen |= {moments.index(m) for m in CRITICAL}
+    restarts = set(rng.sample(sorted(set(range(len(moments))) - chosen), exchange_restarts))
     data_dir = work / "data"
     logs = (work / "bot.log").open("a")
-    exchange = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "bot",
-            "exchange",
-            "--scenario",
-            "breakout",
-            "--start",
-            start.isoformat(),
-            "--end",
-            end.isoformat(),
-            "--manual-clock",
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-    )
+    port = _free_port()
+    exchange, url = _start_exchange(work, port, start, end)
     report = CrashReport()
     try:
-        assert exchange.stdout is not None
-        url = json.loads(exchange.stdout.readline())["trading_url"]
         env = _env(data_dir, url)
 
         def launch() -> subprocess.Popen[bytes]:
@@ -111,6 +131,12 @@ def run_season_with_kills(
 
         bot = launch()
         for index, moment in enumerate(moments):
+            if index in restarts:
+                exchange.send_signal(signal.SIGKILL)
+                exchange.wait()
+                time.sleep(rng.uniform(0.1, 1.0))  # the bot meets refused connections meanwhile
+                exchange, url = _start_exchange(work, port, start, end)
+                report.exchange_restarts += 1
             requests.post(f"{url}/_exchange/clock", json={"now": moment.isoformat()}, timeout=10).raise_for_status()
             if index in chosen:
                 time.sleep(rng.uniform(0.0, 0.08))

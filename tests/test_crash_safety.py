@@ -1,4 +1,4 @@
-"""SIGKILL at 30+ seeded moments of a season, including the critical ones: still exactly one entry and one exit."""
+"""SIGKILL at 30+ seeded moments of a season, the exchange restarting too: still exactly one entry and one exit."""
 
 from __future__ import annotations
 
@@ -17,11 +17,13 @@ from tests.crash_driver import KEY, SECRET, run_season_with_kills
 
 KILLS = int(os.environ.get("CRASH_KILLS", "30"))
 SEED = int(os.environ.get("CRASH_SEED", "20231213"))
+RESTARTS = int(os.environ.get("CRASH_EXCHANGE_RESTARTS", "3"))
 
 
 def test_season_survives_kill_minus_nine_at_random_moments(tmp_path: Path) -> None:
-    report = run_season_with_kills(tmp_path, kills=KILLS, seed=SEED)
+    report = run_season_with_kills(tmp_path, kills=KILLS, seed=SEED, exchange_restarts=RESTARTS)
     assert report.kills >= KILLS
+    assert report.exchange_restarts == RESTARTS
     by_id = {o["client_order_id"]: o for o in report.orders}
     assert sorted(by_id) == ["brk-IWM-2024-entry-1", "brk-IWM-2024-exit-1"]
     assert {o["status"] for o in report.orders} == {"filled"}

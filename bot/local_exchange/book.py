@@ -11,11 +11,13 @@ Fill rules (the conventions the bot and the backtest share):
 
 from __future__ import annotations
 
+import pickle
 import threading
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 from decimal import ROUND_DOWN, Decimal
+from pathlib import Path
 from typing import Any
 
 from bot.local_exchange.market import ReplayMarket
@@ -101,6 +103,20 @@ class Book:
         self.partial_fills = partial_fills
         self.accounts: dict[str, Account] = {}
         self.lock = threading.RLock()
+
+    # Persistence: an exchange restarted with the same state file keeps every account, order and fill.
+
+    def save(self, path: Path) -> None:
+        with self.lock:
+            payload = pickle.dumps(self.accounts)
+        temporary = path.with_suffix(path.suffix + ".tmp")
+        temporary.write_bytes(payload)
+        temporary.replace(path)
+
+    def load(self, path: Path) -> None:
+        # The state file is this exchange's own, written by save(); it is not an input from elsewhere.
+        with self.lock:
+            self.accounts = pickle.loads(path.read_bytes())
 
     # Accounts
 

@@ -37,6 +37,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--partial-fills", action="store_true", help="fill every order in two parts")
     parser.add_argument("--seed", type=int, default=0, help="seed for scenarios and faults (default 0)")
     parser.add_argument(
+        "--state", type=Path, help="keep accounts, orders and fills in this file across exchange restarts"
+    )
+    parser.add_argument(
         "--manual-clock", action="store_true", help="hold the clock until POST /_exchange/clock moves it (for tests)"
     )
 
@@ -76,6 +79,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         host=args.host,
         port=args.port,
         partial_fills=args.partial_fills,
+        state_path=args.state,
     )
     stopped = threading.Event()
 

@@ -10,6 +10,7 @@ from collections import Counter
 from collections.abc import Awaitable, Callable
 from datetime import date, datetime, timedelta
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -61,6 +62,7 @@ class ExchangeApp:
         self.market, self.book, self.clock = market, book, clock
         self.faults = FaultState(faults, seed)
         self.page_size = page_size
+        self.state_path: Path | None = None
         self.requests: Counter[str] = Counter()
 
     def build(self) -> web.Application:
@@ -148,7 +150,10 @@ class ExchangeApp:
             return _error(401, 40110000, "request is not authorized")
         request[ACCOUNT_KEY] = account
         self.book.advance(account, self.clock.now())
-        return await handler(request)
+        response = await handler(request)
+        if self.state_path is not None:
+            self.book.save(self.state_path)
+        return response
 
     # Trading
 
@@ -172,6 +177,8 @@ class ExchangeApp:
         if body.get("now"):
             self.clock.set(datetime.fromisoformat(body["now"]))
         self.book.advance_all(self.clock.now())
+        if self.state_path is not None:
+            self.book.save(self.state_path)
         return web.json_response({"now": self.clock.now().isoformat(), "finished": self.clock.finished})
 
     async def account(self, request: web.Request) -> web.Response:
@@ -418,6 +425,7 @@ class LocalExchange:
         clock: ReplayClock | None = None,
         partial_fills: bool = False,
         page_size: int = PAGE_SIZE,
+        state_path: Path | None = None,
     ) -> None:
         self.market = ReplayMarket(frames)
         replayed = [
@@ -432,7 +440,10 @@ class LocalExchange:
             AcceleratedClock(replayed, speed) if speed is not None else RealTimeClock(replayed)
         )
         self.book = Book(self.market, cash, partial_fills=partial_fills)
+        if state_path is not None and state_path.is_file():
+            self.book.load(state_path)
         self._app = ExchangeApp(self.market, self.book, self.clock, faults or FaultSpec(), seed, page_size)
+        self._app.state_path = state_path
         self._host, self._port = host, port
         self._loop: asyncio.AbstractEventLoop | None = None
         self._runner: web.AppRunner | None = None
