@@ -13,7 +13,7 @@ Command = Callable[[argparse.Namespace, Settings], int]
 
 
 def _parser() -> tuple[argparse.ArgumentParser, dict[str, Command]]:
-    from bot import demo, live
+    from bot import demo, live, sweep
     from bot.backtest import command as backtest
 
     parser = argparse.ArgumentParser(prog="bot", description=__doc__)
@@ -23,6 +23,9 @@ def _parser() -> tuple[argparse.ArgumentParser, dict[str, Command]]:
     backtest_parser = commands.add_parser("backtest", help="score the rule on history against the benchmark")
     backtest.add_arguments(backtest_parser)
     handlers["backtest"] = backtest.run
+
+    sweep.add_arguments(commands.add_parser("sweep", help="the rule over a grid of levels and holds (vectorised)"))
+    handlers["sweep"] = sweep.run
 
     live.add_run_arguments(
         commands.add_parser("run", help="trade the rule on the paper account (the container's default)")
