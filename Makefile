@@ -3,7 +3,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: test lint demo clean container-check
+.PHONY: test lint demo clean container-check reliability
 
 $(STAMP): requirements.lock requirements-dev.lock pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -27,3 +27,9 @@ clean:
 
 container-check:
 	bash scripts/container-check.sh
+
+# The reliability suite with a heavier crash schedule than `make test` runs (figures in the README).
+reliability: $(STAMP)
+	CRASH_KILLS=60 CRASH_EXCHANGE_RESTARTS=5 $(BIN)/pytest -v -p no:randomly \
+		tests/test_crash_safety.py tests/test_live_resilience.py tests/test_bad_inputs.py \
+		tests/test_config.py tests/test_market_data.py tests/test_secrets.py tests/test_adapter.py
