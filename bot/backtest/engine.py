@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
+from typing import Protocol
 
 import pandas as pd
 
@@ -65,6 +66,17 @@ class _Book:
     equity_curve: list[Decimal] = field(default_factory=list)
     hold_curve: list[HoldPoint] = field(default_factory=list)
     decisions: list[Decision] = field(default_factory=list)
+    observer: BacktestObserver | None = None
+
+    def record(self, decision: Decision) -> None:
+        self.decisions.append(decision)
+        if self.observer is not None:
+            self.observer.decided(decision)
+
+    def add_fill(self, fill: Fill) -> None:
+        self.fills.append(fill)
+        if self.observer is not None:
+            self.observer.filled(fill)
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,6 +96,7 @@ class _Market:
         self._params = params
         self.daily = {s: daily_bars(self._as_daily(frames[s])) for s in (params.symbol, params.benchmark)}
         self.benchmark_by_day = {bar.session: bar for bar in self.daily[params.benchmark]}
+        self._minute_rows = {s: _rows_by_session(frames[s]) for s in (params.symbol, params.benchmark)}
 
     @staticmethod
     def _as_daily(frame: pd.DataFrame) -> pd.DataFrame:
@@ -93,9 +106,8 @@ class _Market:
         frame = self._frames[symbol]
         if not is_intraday(frame):
             return minute_path(bar, session_for(bar.session))
-        index = pd.DatetimeIndex(frame.index)
-        today = frame[index.tz_convert("America/New_York").date == bar.session]
-        return minute_bars(today)
+        first, last = self._minute_rows[symbol].get(bar.session, (0, 0))
+        return minute_bars(frame.iloc[first:last])
 
     def benchmark_minute_open(self, day: date, minute: MinuteBar) -> Decimal:
         bar = self.benchmark_by_day[day]
@@ -105,6 +117,24 @@ class _Market:
         return price(bar.close)
 
 
+def _rows_by_session(frame: pd.DataFrame) -> dict[date, tuple[int, int]]:
+    """Row ranges of each New York session in an intraday frame, found once instead of per day."""
+    if not isinstance(frame.index, pd.DatetimeIndex):
+        return {}
+    days = frame.index.tz_convert("America/New_York").date
+    starts = [0, *[i for i in range(1, len(days)) if days[i] != days[i - 1]]]
+    ends = [*starts[1:], len(days)]
+    return {days[first]: (first, last) for first, last in zip(starts, ends, strict=True)}
+
+
+class BacktestObserver(Protocol):
+    """Sees every decision and fill as the replay makes them (the benchmark uses it to write a ledger and logs)."""
+
+    def decided(self, decision: Decision) -> None: ...
+
+    def filled(self, fill: Fill) -> None: ...
+
+
 def run_backtest(
     frames: dict[str, pd.DataFrame],
     params: BreakoutParams,
@@ -112,13 +142,16 @@ def run_backtest(
     cash: Decimal,
     start: date | None = None,
     end: date | None = None,
+    observer: BacktestObserver | None = None,
 ) -> BacktestResult:
     market = _Market(frames, params)
     bars = market.daily[params.symbol]
     calendar = [bar.session for bar in bars]
-    book = _Book(cash=cash)
+    book = _Book(cash=cash, observer=observer)
     last_index = -1
+    history: list[DailyBar] = []
     for index, bar in enumerate(bars):
+        history.append(bar)
         if (start and bar.session < start) or (end and bar.session > end):
             continue
         last_index = index
@@ -129,7 +162,7 @@ def run_backtest(
         _maybe_exit(book, bar, market, params, calendar)
         _mark(book, bar, market)
         if book.position is None and params.trigger is Trigger.CLOSE:
-            _close_entry(book, bars[: index + 1], params, calendar)
+            _close_entry(book, history, params, calendar)
     return _finish(book, bars, last_index, market, params, cash)
 
 
@@ -140,7 +173,7 @@ def _traded(book: _Book, day: date, calendar: Sequence[date]) -> bool:
 def _close_entry(book: _Book, history: list[DailyBar], params: BreakoutParams, calendar: list[date]) -> None:
     today = history[-1]
     decision = entry_decision(history, params, traded_this_season=_traded(book, today.session, calendar))
-    book.decisions.append(decision)
+    book.record(decision)
     if decision.action is Action.BUY:
         book.pending_qty = order_quantity(params.sizing, equity=book.cash, price=price(today.close))
 
@@ -186,7 +219,7 @@ def _buy(
     planned_exit = exit_session(bar.session, calendar, params)
     book.position = _Position(qty, fill, planned_exit)
     book.seasons_traded.add(planned_exit.year)
-    book.fills.append(fill)
+    book.add_fill(fill)
 
 
 def _maybe_exit(book: _Book, bar: DailyBar, market: _Market, params: BreakoutParams, calendar: list[date]) -> None:
@@ -196,10 +229,10 @@ def _maybe_exit(book: _Book, bar: DailyBar, market: _Market, params: BreakoutPar
     decision = exit_decision(bar.session, position.planned_exit)
     if decision.action is not Action.SELL:
         return
-    book.decisions.append(decision)
+    book.record(decision)
     fill = Fill("sell", position.qty, price(bar.close), bar.session, price(market.benchmark_by_day[bar.session].close))
     book.cash += position.qty * fill.price
-    book.fills.append(fill)
+    book.add_fill(fill)
     book.trades.append(_round_trip(params, position, fill, closed=True))
     book.position = None
 
