@@ -6,6 +6,7 @@ so the backtest and the live loop make the same decision from the same history.
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -120,15 +121,21 @@ def intraday_entry_block(session: date, params: BreakoutParams, *, traded_this_s
     return blocked
 
 
+def _last_session_on_or_before(day: date, sessions: Sequence[date]) -> date | None:
+    """Sessions are sorted; a bisect keeps a 25-year replay linear."""
+    index = bisect_right(sessions, day)
+    return sessions[index - 1] if index else None
+
+
 def last_june_session(year: int, sessions: Sequence[date]) -> date:
-    """The last trading session of June ``year`` in the calendar.
+    """The last trading session of June ``year`` in the (sorted) calendar.
 
     A calendar that does not reach that June (a backtest whose data ends earlier) falls back to
     the last weekday of June, which is what the calendar would say barring a holiday on it.
     """
-    june = [day for day in sessions if day.year == year and day.month == 6]
-    if june:
-        return max(june)
+    candidate = _last_session_on_or_before(date(year, 6, 30), sessions)
+    if candidate is not None and candidate >= date(year, 6, 1) and sessions[-1] >= date(year, 6, 30):
+        return candidate
     day = date(year, 6, 30)
     while day.weekday() >= 5:
         day = date(year, 6, day.day - 1)
@@ -138,8 +145,8 @@ def last_june_session(year: int, sessions: Sequence[date]) -> date:
 def exit_session(entry_session: date, sessions: Sequence[date], params: BreakoutParams) -> date:
     """The session at whose close a position entered on ``entry_session`` is sold."""
     if params.exit_date is not None:
-        on_or_before = [day for day in sessions if entry_session <= day <= params.exit_date]
-        return max(on_or_before) if on_or_before else params.exit_date
+        on_or_before = _last_session_on_or_before(params.exit_date, sessions)
+        return on_or_before if on_or_before is not None and on_or_before >= entry_session else params.exit_date
     this_june = last_june_session(entry_session.year, sessions)
     if entry_session <= this_june:
         return this_june
