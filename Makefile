@@ -3,7 +3,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: test lint demo clean container-check reliability
+.PHONY: test lint demo clean container-check reliability bench
 
 $(STAMP): requirements.lock requirements-dev.lock pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -33,3 +33,8 @@ reliability: $(STAMP)
 	CRASH_KILLS=60 CRASH_EXCHANGE_RESTARTS=5 $(BIN)/pytest -v -p no:randomly \
 		tests/test_crash_safety.py tests/test_live_resilience.py tests/test_bad_inputs.py \
 		tests/test_config.py tests/test_market_data.py tests/test_secrets.py tests/test_adapter.py
+
+# Side-by-side benchmarks against backtrader and vectorbt (installed from the bench lock); writes BENCHMARKS.md.
+bench: $(STAMP)
+	$(BIN)/pip install --disable-pip-version-check -q -r requirements-bench.lock
+	$(BIN)/python -m bench.run

@@ -61,3 +61,22 @@ def test_log_tells_the_season(tmp_path: Path) -> None:
         "ratio",
     } <= set(pnl[0])
     assert all(e["run_id"] == events[0]["run_id"] and e["timestamp"].endswith("Z") for e in events)
+
+
+def test_intraday_trigger_buys_on_the_breakout_day_at_market(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("STRATEGY_TRIGGER", "intraday")
+    frames = build_scenario("breakout")
+    with harness(tmp_path, frames, start=START, end=END) as h:
+        trader = h.trader()
+        h.run(trader)
+        orders = h.orders()
+    entry, exit_ = sorted(orders, key=lambda o: o.submitted_at)
+    # The 13th is the first session trading above 200 after a close below; the loop sees it at its first
+    # wake after the breakout and buys at market, inside that day's range.
+    assert (entry.time_in_force, entry.status) == ("day", "filled")
+    assert entry.filled_at.date() == date(2023, 12, 13)
+    bar = frames["IWM"].loc[date(2023, 12, 13)]
+    assert bar["low"] <= float(entry.filled_avg_price) <= bar["high"]
+    assert (exit_.time_in_force, exit_.filled_at.date()) == ("cls", date(2024, 6, 28))
+    backtest = run_backtest(frames, trader.params, cash=Decimal(100000), start=START, end=END).scorecard
+    assert backtest.trades[0].entry_session == date(2023, 12, 13)
