@@ -6,8 +6,9 @@ from pathlib import Path
 
 import pytest
 
+from tests.processes import ISOLATED_PREFIXES
+
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
-ISOLATED_PREFIXES = ("APCA_", "STRATEGY_", "BOT_", "LOG_", "ALLOW_LIVE")
 
 
 @pytest.fixture(autouse=True)

@@ -9,7 +9,6 @@ submission and its fill being recorded, inside a ledger write) and sends SIGKILL
 from __future__ import annotations
 
 import json
-import os
 import random
 import signal
 import socket
@@ -24,6 +23,7 @@ from pathlib import Path
 import requests
 
 from bot.market.calendar import NEW_YORK, nyse_sessions
+from tests.processes import clean_environment
 
 KEY, SECRET = "PKCRASHTEST", "crash-secret-7e1f0a"
 WAKES = (
@@ -54,18 +54,16 @@ class CrashReport:
 
 
 def _env(data_dir: Path, url: str) -> dict[str, str]:
-    clean = {k: v for k, v in os.environ.items() if not k.startswith(("APCA_", "STRATEGY_", "BOT_", "LOG_"))}
-    return {
-        **clean,
-        "APCA_API_KEY_ID": KEY,
-        "APCA_API_SECRET_KEY": SECRET,
-        "APCA_API_BASE_URL": url,
-        "APCA_API_DATA_URL": url,
-        "BOT_DATA_DIR": str(data_dir),
-        "BOT_POLL_SECONDS": "0.01",
-        "LOG_FORMAT": "json",
-        "BOT_RETRY_MAX_SECONDS": "5",
-    }
+    return clean_environment(
+        APCA_API_KEY_ID=KEY,
+        APCA_API_SECRET_KEY=SECRET,
+        APCA_API_BASE_URL=url,
+        APCA_API_DATA_URL=url,
+        BOT_DATA_DIR=str(data_dir),
+        BOT_POLL_SECONDS="0.01",
+        LOG_FORMAT="json",
+        BOT_RETRY_MAX_SECONDS="5",
+    )
 
 
 def _heartbeat_time(data_dir: Path) -> str:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -12,6 +11,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+from tests.processes import clean_environment
 
 KEY, SECRET = "PKCLITEST", "cli-secret-3f2a9c"
 
@@ -24,8 +25,7 @@ def bot(*args: str, env: dict[str, str], timeout: float = 120) -> subprocess.Com
 
 @pytest.fixture
 def env(tmp_path: Path) -> dict[str, str]:
-    clean = {k: v for k, v in os.environ.items() if not k.startswith(("APCA_", "STRATEGY_", "BOT_", "LOG_"))}
-    return {**clean, "BOT_DATA_DIR": str(tmp_path / "data"), "LOG_FORMAT": "json"}
+    return clean_environment(BOT_DATA_DIR=str(tmp_path / "data"), LOG_FORMAT="json")
 
 
 @pytest.fixture

@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from collections.abc import Iterator
+from datetime import date
 from pathlib import Path
 
 import pytest
+from pydantic import SecretStr
 
+from bot.config import Settings
 from bot.local_exchange.faults import parse_faults
+from bot.logs import configure_logging
 from bot.market.scenarios import build_scenario
 from tests.live_harness import harness
+from tests.processes import clean_environment
 
 KEY = "PKCANARYKEY0123456789"
 SECRET = "sk-canary-secret-4d9a7c0e5b1f"
@@ -27,15 +31,13 @@ def bot(*args: str, env: dict[str, str]) -> str:
 
 @pytest.fixture
 def env(tmp_path: Path) -> Iterator[dict[str, str]]:
-    clean = {k: v for k, v in os.environ.items() if not k.startswith(("APCA_", "STRATEGY_", "BOT_", "LOG_"))}
-    yield {
-        **clean,
-        "APCA_API_KEY_ID": KEY,
-        "APCA_API_SECRET_KEY": SECRET,
-        "BOT_DATA_DIR": str(tmp_path / "data"),
-        "LOG_FORMAT": "json",
-        "BOT_RETRY_MAX_SECONDS": "0.5",
-    }
+    yield clean_environment(
+        APCA_API_KEY_ID=KEY,
+        APCA_API_SECRET_KEY=SECRET,
+        BOT_DATA_DIR=str(tmp_path / "data"),
+        LOG_FORMAT="json",
+        BOT_RETRY_MAX_SECONDS="0.5",
+    )
 
 
 def assert_clean(text: str) -> None:
@@ -76,10 +78,8 @@ def test_outputs_and_files_of_every_command_hold_no_key(env: dict[str, str], tmp
             assert_clean(path.read_bytes().decode("latin-1"))
 
 
-def test_logs_under_faults_and_retries_hold_no_key(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_logs_under_faults_and_retries_hold_no_key(tmp_path: Path) -> None:
     frames = build_scenario("breakout")
-    from datetime import date
-
     with harness(
         tmp_path,
         frames,
@@ -88,12 +88,7 @@ def test_logs_under_faults_and_retries_hold_no_key(tmp_path: Path, monkeypatch: 
         faults=parse_faults("500:0.1,reset:0.05,429:0.05:retry_after=0"),
     ) as h:
         settings = h.settings()
-        from pydantic import SecretStr
-
         alpaca = settings.alpaca.model_copy(update={"key_id": SecretStr(KEY), "secret_key": SecretStr(SECRET)})
-        from bot.config import Settings
-        from bot.logs import configure_logging
-
         configure_logging(secrets=(KEY, SECRET), stream=h.log_stream)
         h.run(h.trader(Settings(settings.strategy, alpaca, settings.runtime)))
         assert any('"event": "retry"' in line for line in h.log_lines())

@@ -201,29 +201,14 @@ class AlpacaBroker:
         )
 
     def position(self, symbol: str) -> Position | None:
-        def call() -> Any:
-            try:
-                return self._trading.get_open_position(symbol)
-            except APIError as exc:
-                if exc.status_code == 404:
-                    return None
-                raise
-
-        raw = self._read("get_open_position", call)
+        raw = self._read("get_open_position", _none_if_not_found(lambda: self._trading.get_open_position(symbol)))
         if raw is None:
             return None
         return Position(str(raw["symbol"]), _decimal(raw["qty"]), _decimal(raw["avg_entry_price"]))
 
     def order_by_client_id(self, client_order_id: str) -> Order | None:
-        def call() -> Any:
-            try:
-                return self._trading.get_order_by_client_id(client_order_id)
-            except APIError as exc:
-                if exc.status_code == 404:
-                    return None
-                raise
-
-        raw = self._read("get_order_by_client_id", call)
+        lookup = _none_if_not_found(lambda: self._trading.get_order_by_client_id(client_order_id))
+        raw = self._read("get_order_by_client_id", lookup)
         return _order(raw) if raw is not None else None
 
     def cancel(self, order_id: str) -> None:
@@ -316,6 +301,20 @@ class AlpacaBroker:
         if not trade:
             raise BrokerUnavailable(f"no latest trade for {symbol}")
         return Decimal(str(trade["p"]))
+
+
+def _none_if_not_found(call: Callable[[], Any]) -> Callable[[], Any]:
+    """A lookup whose 404 means "there is none", not an error."""
+
+    def lookup() -> Any:
+        try:
+            return call()
+        except APIError as exc:
+            if exc.status_code == 404:
+                return None
+            raise
+
+    return lookup
 
 
 def _message(exc: APIError) -> str:
