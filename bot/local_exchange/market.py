@@ -7,15 +7,22 @@ from datetime import date, datetime, timedelta
 
 import pandas as pd
 
-from bot.market.calendar import Session, nyse_sessions, session_for
-from bot.market.csv_data import daily_bars
-from bot.market.intraday import MINUTE, minute_path, price_at, session_minutes
+from bot.market.calendar import NEW_YORK, Session, nyse_sessions, session_for
+from bot.market.csv_data import daily_bars, daily_from_minutes, is_intraday, minute_bars
+from bot.market.intraday import MINUTE, minute_path, price_at
 from strategies.bars import DailyBar, MinuteBar
 
 
 class ReplayMarket:
     def __init__(self, frames: dict[str, pd.DataFrame]) -> None:
-        self._bars = {symbol: daily_bars(frame) for symbol, frame in frames.items()}
+        self._bars = {
+            symbol: daily_bars(daily_from_minutes(frame) if is_intraday(frame) else frame)
+            for symbol, frame in frames.items()
+        }
+        # Minute data replays as it is; daily data moves along the deterministic intraday path.
+        self._recorded_minutes = {
+            symbol: _by_session(minute_bars(frame)) for symbol, frame in frames.items() if is_intraday(frame)
+        }
         self._by_day = {symbol: {bar.session: bar for bar in bars} for symbol, bars in self._bars.items()}
         days = sorted({bar.session for bars in self._bars.values() for bar in bars})
         self.sessions = [session_for(day) for day in days]
@@ -60,6 +67,9 @@ class ReplayMarket:
         return self._by_day.get(symbol, {}).get(day)
 
     def minutes(self, symbol: str, day: date) -> list[MinuteBar]:
+        recorded = self._recorded_minutes.get(symbol)
+        if recorded is not None:
+            return recorded.get(day, [])
         key = (symbol, day)
         if key not in self._minute_cache:
             bar, session = self.bar(symbol, day), self.session(day)
@@ -76,6 +86,12 @@ class ReplayMarket:
             return None
         if moment >= session.closes_at:
             return bar.close
+        if symbol in self._recorded_minutes:
+            started = [m for m in self.minutes(symbol, session.day) if m.start <= moment]
+            if not started:
+                return bar.open
+            last = started[-1]
+            return last.close if moment >= last.start + MINUTE else last.open
         return price_at(bar, session, (moment - session.opens_at) / MINUTE)
 
     def completed_daily(self, symbol: str, now: datetime, start: datetime, end: datetime) -> list[DailyBar]:
@@ -106,17 +122,21 @@ class ReplayMarket:
         session = self.last_session_started(now)
         if session is None:
             return None
-        minutes = self.minutes(symbol, session.day)
-        done = int(min((now - session.opens_at) / MINUTE, session_minutes(session)))
-        if done >= 1:
-            return minutes[done - 1]
-        previous = self.sessions.index(session) - 1
-        if previous < 0:
-            return None
-        earlier = self.minutes(symbol, self.sessions[previous].day)
+        done = [minute for minute in self.minutes(symbol, session.day) if minute.start + MINUTE <= now]
+        if done:
+            return done[-1]
+        index = self.sessions.index(session)
+        earlier = self.minutes(symbol, self.sessions[index - 1].day) if index > 0 else []
         return earlier[-1] if earlier else None
 
 
 def _daily_stamp(day: date) -> datetime:
     """Alpaca stamps a daily bar at midnight New York time."""
     return datetime.combine(day, datetime.min.time(), session_for(day).opens_at.tzinfo)
+
+
+def _by_session(bars: list[MinuteBar]) -> dict[date, list[MinuteBar]]:
+    sessions: dict[date, list[MinuteBar]] = {}
+    for bar in bars:
+        sessions.setdefault(bar.start.astimezone(NEW_YORK).date(), []).append(bar)
+    return sessions

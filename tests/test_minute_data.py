@@ -1,0 +1,97 @@
+"""Minute data: replayed as it is by the exchange, and backtested with the intraday trigger."""
+
+from __future__ import annotations
+
+import json
+from datetime import date, datetime
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from alpaca.data.historical import StockHistoricalDataClient
+from alpaca.data.requests import StockBarsRequest, StockLatestTradeRequest
+from alpaca.data.timeframe import TimeFrame
+
+from bot.cli import main
+from bot.local_exchange import LocalExchange, ManualClock
+from bot.market.calendar import NEW_YORK, session_for
+from bot.market.csv_data import daily_bars, load_symbols
+from bot.market.intraday import minute_path
+from bot.market.scenarios import build_scenario
+
+SESSIONS = (date(2023, 12, 11), date(2024, 7, 3))
+
+
+def write_minutes(directory: Path) -> dict[str, pd.DataFrame]:
+    """Minute files along the intraday path of the breakout scenario's daily bars, for part of the season."""
+    directory.mkdir(parents=True, exist_ok=True)
+    for symbol, frame in build_scenario("breakout").items():
+        rows = []
+        for bar in daily_bars(frame):
+            if SESSIONS[0] <= bar.session <= SESSIONS[1]:
+                rows += [
+                    (m.start.isoformat(), m.open, m.high, m.low, m.close, int(m.volume) + 1)
+                    for m in minute_path(bar, session_for(bar.session))
+                ]
+        pd.DataFrame(rows, columns=["timestamp", "open", "high", "low", "close", "volume"]).to_csv(
+            directory / f"{symbol}.csv", index=False
+        )
+    return load_symbols(directory, ["IWM", "SPY"])
+
+
+def test_exchange_replays_minute_data_as_it_is(tmp_path: Path) -> None:
+    frames = write_minutes(tmp_path)
+    clock = ManualClock(datetime(2023, 12, 13, 10, 0, 30, tzinfo=NEW_YORK))
+    with LocalExchange(frames, clock=clock) as exchange:
+        client = StockHistoricalDataClient("PKMINUTE", "minute-secret", url_override=exchange.url)
+        start = datetime(2023, 12, 13, 9, 30, tzinfo=NEW_YORK)
+        served = client.get_stock_bars(
+            StockBarsRequest(symbol_or_symbols="IWM", timeframe=TimeFrame.Minute, start=start)
+        )["IWM"]
+        recorded = frames["IWM"].loc[pd.Timestamp(start) : pd.Timestamp(datetime(2023, 12, 13, 9, 59, tzinfo=NEW_YORK))]
+        assert [b.close for b in served] == recorded["close"].tolist()
+        assert [b.volume for b in served] == recorded["volume"].tolist()
+        trade = client.get_stock_latest_trade(StockLatestTradeRequest(symbol_or_symbols="IWM"))["IWM"]
+        assert trade.price == recorded["close"].iloc[-1]  # the 09:59 minute has closed; 10:00 is under way
+        daily = client.get_stock_bars(
+            StockBarsRequest(
+                symbol_or_symbols="IWM", timeframe=TimeFrame.Day, start=datetime(2023, 12, 11, tzinfo=NEW_YORK)
+            )
+        )["IWM"]
+        assert [b.close for b in daily] == [
+            build_scenario("breakout")["IWM"].loc[d, "close"] for d in (date(2023, 12, 11), date(2023, 12, 12))
+        ]
+
+
+def test_intraday_backtest_on_minute_files_equals_the_path_on_daily_bars(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    write_minutes(tmp_path / "minutes")
+    monkeypatch.setenv("STRATEGY_TRIGGER", "intraday")
+    assert main(["backtest", "--data", str(tmp_path / "minutes"), "--json"]) == 0
+    on_minutes = json.loads(capsys.readouterr().out)
+    span = ["--start", SESSIONS[0].isoformat(), "--end", SESSIONS[1].isoformat()]
+    assert main(["backtest", "--scenario", "breakout", *span, "--json"]) == 0
+    on_daily = json.loads(capsys.readouterr().out)
+    assert on_minutes["trades"] == on_daily["trades"]
+    assert on_minutes["trades"][0]["entry_date"] == "2023-12-13"  # bought the day it broke out, not the next
+    assert on_minutes["benchmark"] == on_daily["benchmark"]
+
+
+def test_backtest_source_alpaca_downloads_through_the_sdk(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    clock = ManualClock(datetime(2024, 7, 12, 20, tzinfo=NEW_YORK))  # the whole season is history
+    with LocalExchange(build_scenario("breakout"), clock=clock, page_size=50) as exchange:
+        for name, value in (
+            ("APCA_API_KEY_ID", "PKSOURCE"),
+            ("APCA_API_SECRET_KEY", "source-secret"),
+            ("APCA_API_BASE_URL", exchange.url),
+            ("APCA_API_DATA_URL", exchange.url),
+        ):
+            monkeypatch.setenv(name, value)
+        span = ["--start", "2023-11-01", "--end", "2024-07-12"]
+        assert main(["backtest", "--source", "alpaca", *span, "--json"]) == 0
+        downloaded = json.loads(capsys.readouterr().out)
+    assert main(["backtest", "--scenario", "breakout", "--json"]) == 0
+    assert downloaded == json.loads(capsys.readouterr().out)
