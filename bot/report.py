@@ -4,36 +4,31 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from bot.ledger import FillRecord, Ledger
+from bot.ledger import Ledger
+from bot.money import price
+from bot.round_trips import closed_round_trips, open_trade
 from bot.scoring import HoldPoint, RoundTrip, Scorecard, max_drawdown_pct
-from bot.trader import season_trips
 from strategies.params import BreakoutParams
 
 
 def ledger_scorecard(ledger: Ledger, params: BreakoutParams) -> Scorecard:
     snapshots = ledger.snapshots()
-    trips: list[RoundTrip] = [trip for _, trip in season_trips(ledger, params)]
-    open_entries = _open_entries(ledger, params, {season for season, _ in season_trips(ledger, params)})
-    if open_entries and snapshots:
+    trips: list[RoundTrip] = [trip for _, trip in closed_round_trips(ledger, params)]
+    still_open = open_trade(ledger, params, sessions=[])
+    if still_open is not None and snapshots and snapshots[-1].position_qty > 0:
+        # Marked like the backtest marks an open position: at the last recorded close, benchmark alike.
         last = snapshots[-1]
-        first = open_entries[0]
-        qty = sum((f.qty for f in open_entries), Decimal(0))
-        mark = last.position_value / last.position_qty if last.position_qty else first.price
-        benchmark_mark = (
-            first.benchmark_price * last.benchmark_value / (qty * first.price)
-            if last.benchmark_value
-            else first.benchmark_price
-        )
+        dollars = still_open.qty * still_open.entry_price
         trips.append(
             RoundTrip(
-                params.symbol,
-                int(qty),
-                first.session,
-                first.price,
-                last.session,
-                mark.normalize(),
-                first.benchmark_price,
-                benchmark_mark.quantize(Decimal("0.0001")).normalize(),
+                symbol=params.symbol,
+                qty=int(still_open.qty),
+                entry_session=still_open.entry_session,
+                entry_price=still_open.entry_price,
+                exit_session=last.session,
+                exit_price=price(last.position_value / last.position_qty),
+                benchmark_entry_price=still_open.benchmark_entry_price,
+                benchmark_exit_price=price(still_open.benchmark_entry_price * last.benchmark_value / dollars),
                 closed=False,
             )
         )
@@ -50,11 +45,3 @@ def ledger_scorecard(ledger: Ledger, params: BreakoutParams) -> Scorecard:
             HoldPoint(s.session, s.position_value, s.benchmark_value) for s in snapshots if s.position_qty > 0
         ),
     )
-
-
-def _open_entries(ledger: Ledger, params: BreakoutParams, closed_seasons: set[int]) -> list[FillRecord]:
-    return [
-        f
-        for f in ledger.fills()
-        if f.symbol == params.symbol and f.intent == "entry" and f.season not in closed_seasons
-    ]

@@ -76,8 +76,12 @@ class Scorecard:
         """Did the symbol return at least twice the benchmark over the hold? None without a trade."""
         if not self.trades:
             return None
-        mine, theirs = self.strategy_return_ratio, self.benchmark_return_ratio
-        return mine > 0 and mine >= 2 * theirs
+        return claim_holds(self.strategy_return_ratio, self.benchmark_return_ratio)
+
+
+def claim_holds(symbol_return: Decimal, benchmark_return: Decimal) -> bool:
+    """The article's claim: a positive return of at least twice the benchmark's over the same days."""
+    return symbol_return > 0 and symbol_return >= 2 * benchmark_return
 
 
 def _compound(ratios: Any) -> Decimal:

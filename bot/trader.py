@@ -7,7 +7,6 @@ order. The run loop calls ``tick`` whenever a decision point may have passed.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -18,7 +17,8 @@ from bot.ledger import FillRecord, Ledger, OrderRecord, Snapshot
 from bot.market.calendar import NEW_YORK
 from bot.money import cents, pct, price
 from bot.orders import Intent, client_order_id
-from bot.scoring import RoundTrip, Scorecard
+from bot.round_trips import OpenTrade, closed_round_trips, holdings_at, open_trade, season_traded
+from bot.scoring import claim_holds
 from bot.season_calendar import (
     CLS_CUTOFF_BEFORE_CLOSE,
     OPG_CUTOFF_BEFORE_OPEN,
@@ -40,16 +40,6 @@ HISTORY_DAYS = 120
 CALENDAR_BACK_DAYS = 400
 MINUTE = timedelta(minutes=1)
 MAX_ATTEMPTS_PROBED = 5
-
-
-@dataclass(frozen=True, slots=True)
-class OpenTrade:
-    season: int
-    qty: Decimal
-    entry_session: date
-    entry_price: Decimal
-    benchmark_entry_price: Decimal
-    planned_exit: date
 
 
 class Trader:
@@ -289,26 +279,10 @@ class Trader:
     # Positions
 
     def open_trade(self, calendar: TradingCalendar) -> OpenTrade | None:
-        fills = [f for f in self.ledger.fills() if f.symbol == self.params.symbol]
-        for season in sorted({f.season for f in fills}):
-            entries = [f for f in fills if f.season == season and f.intent == Intent.ENTRY.value]
-            exits = [f for f in fills if f.season == season and f.intent == Intent.EXIT.value]
-            bought = sum((f.qty for f in entries), Decimal(0))
-            remaining = bought - sum((f.qty for f in exits), Decimal(0))
-            if remaining > 0:
-                first = entries[0]
-                return OpenTrade(
-                    season=season,
-                    qty=remaining,
-                    entry_session=first.session,
-                    entry_price=_average(entries),
-                    benchmark_entry_price=_average_benchmark(entries),
-                    planned_exit=exit_session(first.session, calendar.days, self.params),
-                )
-        return None
+        return open_trade(self.ledger, self.params, calendar.days)
 
     def _season_traded(self, season: int) -> bool:
-        return any(f.season == season and f.intent == Intent.ENTRY.value for f in self.ledger.fills())
+        return season_traded(self.ledger, self.params, season)
 
     # Entry
 
@@ -450,7 +424,8 @@ class Trader:
             )
             return
         close, benchmark_close = price(symbol_bars[-1].close), price(benchmark_bars[-1].close)
-        held, cash_flow, trade = self._book_at(closed.closes_at, calendar)
+        held, cash_flow = holdings_at(self.ledger, self.params.symbol, closed.closes_at)
+        trade = self.open_trade(calendar)
         start_equity = Decimal(self.ledger.fact("start_equity") or "0")
         equity = start_equity + cash_flow + held * close
         benchmark_value = Decimal(0)
@@ -478,23 +453,8 @@ class Trader:
                 equity=str(cents(equity)),
             )
 
-    def _book_at(self, moment: datetime, calendar: TradingCalendar) -> tuple[Decimal, Decimal, OpenTrade | None]:
-        """Shares held and cash spent/received by ``moment``, from the ledger's fills."""
-        held = Decimal(0)
-        cash_flow = Decimal(0)
-        for fill in self.ledger.fills():
-            if fill.symbol != self.params.symbol or fill.filled_at > moment:
-                continue
-            sign = 1 if fill.side == Side.BUY.value else -1
-            held += sign * fill.qty
-            cash_flow -= sign * fill.qty * fill.price
-        return held, cash_flow, self.open_trade(calendar)
-
     def _log_trade_closed(self, season: int) -> None:
-        card = season_scorecard(self.ledger, self.params, season)
-        if card is None:
-            return
-        trip = card.trades[-1]
+        trip = next(trip for s, trip in closed_round_trips(self.ledger, self.params) if s == season)
         self.log.info(
             "trade_closed",
             symbol=trip.symbol,
@@ -509,7 +469,7 @@ class Trader:
             benchmark=self.params.benchmark,
             benchmark_return_pct=str(pct(trip.benchmark_return_ratio)),
             excess_return_pct=str(pct(trip.return_ratio - trip.benchmark_return_ratio)),
-            claim_holds=card.claim_holds,
+            claim_holds=claim_holds(trip.return_ratio, trip.benchmark_return_ratio),
         )
 
     # Scheduling
@@ -531,16 +491,6 @@ class Trader:
             self.log.warning(event, **fields)
 
 
-def _average(fills: list[FillRecord]) -> Decimal:
-    qty = sum((f.qty for f in fills), Decimal(0))
-    return price(sum((f.qty * f.price for f in fills), Decimal(0)) / qty)
-
-
-def _average_benchmark(fills: list[FillRecord]) -> Decimal:
-    qty = sum((f.qty for f in fills), Decimal(0))
-    return price(sum((f.qty * f.benchmark_price for f in fills), Decimal(0)) / qty)
-
-
 def _update_reason(order: Order) -> str | None:
     if order.status == "expired":
         return f"{order.time_in_force}_order_expired_unfilled"
@@ -549,38 +499,3 @@ def _update_reason(order: Order) -> str | None:
     if order.status == "partially_filled":
         return "partial_fill"
     return None
-
-
-def season_trips(ledger: Ledger, params: BreakoutParams) -> list[tuple[int, RoundTrip]]:
-    """Closed round trips from the ledger's fills, per season."""
-    trips = []
-    fills = [f for f in ledger.fills() if f.symbol == params.symbol]
-    for season in sorted({f.season for f in fills}):
-        entries = [f for f in fills if f.season == season and f.intent == Intent.ENTRY.value]
-        exits = [f for f in fills if f.season == season and f.intent == Intent.EXIT.value]
-        if not entries or not exits:
-            continue
-        trips.append(
-            (
-                season,
-                RoundTrip(
-                    symbol=params.symbol,
-                    qty=int(sum((f.qty for f in exits), Decimal(0))),
-                    entry_session=entries[0].session,
-                    entry_price=_average(entries),
-                    exit_session=exits[-1].session,
-                    exit_price=_average(exits),
-                    benchmark_entry_price=_average_benchmark(entries),
-                    benchmark_exit_price=_average_benchmark(exits),
-                ),
-            )
-        )
-    return trips
-
-
-def season_scorecard(ledger: Ledger, params: BreakoutParams, season: int) -> Scorecard | None:
-    trips = [trip for s, trip in season_trips(ledger, params) if s == season]
-    if not trips:
-        return None
-    start = Decimal(ledger.fact("start_equity") or "0")
-    return Scorecard(params.symbol, params.benchmark, tuple(trips), start, start, Decimal(0))

@@ -80,3 +80,14 @@ def test_intraday_trigger_buys_on_the_breakout_day_at_market(tmp_path: Path, mon
     assert (exit_.time_in_force, exit_.filled_at.date()) == ("cls", date(2024, 6, 28))
     backtest = run_backtest(frames, trader.params, cash=Decimal(100000), start=START, end=END).scorecard
     assert backtest.trades[0].entry_session == date(2023, 12, 13)
+
+
+def test_report_mid_season_marks_the_open_position_like_the_backtest(tmp_path: Path) -> None:
+    frames = build_scenario("breakout")
+    with harness(tmp_path, frames, start=START, end=END) as h:
+        trader = h.trader()
+        h.run(trader, end=date(2024, 3, 28))
+        live = scorecard_json(ledger_scorecard(trader.ledger, trader.params))
+    expected = run_backtest(frames, trader.params, cash=Decimal(100000), start=START, end=date(2024, 3, 28))
+    assert live == scorecard_json(expected.scorecard)
+    assert live["trades"][0]["closed"] is False

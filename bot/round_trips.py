@@ -1,0 +1,99 @@
+"""What the ledger's fills add up to: the open position, closed round trips, and holdings at a moment."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+
+from bot.ledger import FillRecord, Ledger
+from bot.money import price
+from bot.orders import Intent
+from bot.scoring import RoundTrip
+from strategies.breakout import exit_session
+from strategies.params import BreakoutParams
+
+
+@dataclass(frozen=True, slots=True)
+class OpenTrade:
+    season: int
+    qty: Decimal
+    entry_session: date
+    entry_price: Decimal
+    benchmark_entry_price: Decimal
+    planned_exit: date
+
+
+def _quantity(fills: list[FillRecord]) -> Decimal:
+    return sum((f.qty for f in fills), Decimal(0))
+
+
+def average_price(fills: list[FillRecord]) -> Decimal:
+    return price(sum((f.qty * f.price for f in fills), Decimal(0)) / _quantity(fills))
+
+
+def average_benchmark_price(fills: list[FillRecord]) -> Decimal:
+    return price(sum((f.qty * f.benchmark_price for f in fills), Decimal(0)) / _quantity(fills))
+
+
+def _by_season(ledger: Ledger, symbol: str) -> dict[int, tuple[list[FillRecord], list[FillRecord]]]:
+    """Entry and exit fills of each season, in the order they happened."""
+    seasons: dict[int, tuple[list[FillRecord], list[FillRecord]]] = {}
+    for fill in ledger.fills():
+        if fill.symbol == symbol:
+            entries, exits = seasons.setdefault(fill.season, ([], []))
+            (entries if fill.intent == Intent.ENTRY.value else exits).append(fill)
+    return dict(sorted(seasons.items()))
+
+
+def open_trade(ledger: Ledger, params: BreakoutParams, sessions: Sequence[date]) -> OpenTrade | None:
+    for season, (entries, exits) in _by_season(ledger, params.symbol).items():
+        remaining = _quantity(entries) - _quantity(exits)
+        if remaining > 0:
+            first = entries[0].session
+            return OpenTrade(
+                season=season,
+                qty=remaining,
+                entry_session=first,
+                entry_price=average_price(entries),
+                benchmark_entry_price=average_benchmark_price(entries),
+                planned_exit=exit_session(first, sessions, params),
+            )
+    return None
+
+
+def season_traded(ledger: Ledger, params: BreakoutParams, season: int) -> bool:
+    return bool(_by_season(ledger, params.symbol).get(season, ([], []))[0])
+
+
+def closed_round_trips(ledger: Ledger, params: BreakoutParams) -> list[tuple[int, RoundTrip]]:
+    """Round trips whose exit has fills, per season."""
+    trips = []
+    for season, (entries, exits) in _by_season(ledger, params.symbol).items():
+        if entries and exits:
+            trip = RoundTrip(
+                symbol=params.symbol,
+                qty=int(_quantity(exits)),
+                entry_session=entries[0].session,
+                entry_price=average_price(entries),
+                exit_session=exits[-1].session,
+                exit_price=average_price(exits),
+                benchmark_entry_price=average_benchmark_price(entries),
+                benchmark_exit_price=average_benchmark_price(exits),
+            )
+            trips.append((season, trip))
+    return trips
+
+
+def holdings_at(ledger: Ledger, symbol: str, moment: datetime) -> tuple[Decimal, Decimal]:
+    """Shares held and net cash spent (negative) or received by ``moment``, from the fills."""
+    held = Decimal(0)
+    cash_flow = Decimal(0)
+    for fill in ledger.fills():
+        if fill.symbol != symbol or fill.filled_at > moment:
+            continue
+        sign = 1 if fill.side == "buy" else -1
+        held += sign * fill.qty
+        cash_flow -= sign * fill.qty * fill.price
+    return held, cash_flow
