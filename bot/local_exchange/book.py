@@ -129,10 +129,10 @@ class Book:
 
     def equity(self, account: Account, now: datetime) -> Decimal:
         return account.cash + sum(
-            (qty * self._mark(symbol, now) for symbol, (qty, _) in account.positions.items()), Decimal(0)
+            (qty * self.mark(symbol, now) for symbol, (qty, _) in account.positions.items()), Decimal(0)
         )
 
-    def _mark(self, symbol: str, now: datetime) -> Decimal:
+    def mark(self, symbol: str, now: datetime) -> Decimal:
         last = self.market.price(symbol, now)
         return to_price(last) if last is not None else Decimal(0)
 
@@ -147,7 +147,7 @@ class Book:
         if order.notional is not None:
             return order.notional
         remaining = (order.qty or Decimal(0)) - order.filled_qty
-        unit = order.limit_price or self._mark(order.symbol, now) * MARKET_BUY_COLLAR
+        unit = order.limit_price or self.mark(order.symbol, now) * MARKET_BUY_COLLAR
         return remaining * unit
 
     # Orders
@@ -326,7 +326,7 @@ class Book:
 
     def _fill_rest(self, account: Account, order: PaperOrder, at: datetime) -> None:
         order.remainder_at = None
-        self._fill(account, order, None, self._mark(order.symbol, at), at)
+        self._fill(account, order, None, self.mark(order.symbol, at), at)
 
     def _fill(
         self, account: Account, order: PaperOrder, qty: Decimal | None, fill_price: Decimal, at: datetime

@@ -207,7 +207,7 @@ class ExchangeApp:
     async def positions(self, request: web.Request) -> web.Response:
         acct, now = request[ACCOUNT_KEY], self.clock.now()
         return web.json_response(
-            [wire.position(s, q, c, self.book._mark(s, now)) for s, (q, c) in sorted(acct.positions.items())]
+            [wire.position(s, q, c, self.book.mark(s, now)) for s, (q, c) in sorted(acct.positions.items())]
         )
 
     async def position(self, request: web.Request) -> web.Response:
@@ -215,7 +215,7 @@ class ExchangeApp:
         if symbol not in acct.positions:
             return _error(404, 40410000, "position does not exist")
         qty, cost = acct.positions[symbol]
-        return web.json_response(wire.position(symbol, qty, cost, self.book._mark(symbol, self.clock.now())))
+        return web.json_response(wire.position(symbol, qty, cost, self.book.mark(symbol, self.clock.now())))
 
     def _close(self, acct: Account, symbol: str, qty: Decimal | None) -> PaperOrder:
         held = acct.positions.get(symbol, (Decimal(0), Decimal(0)))[0]
