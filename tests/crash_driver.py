@@ -23,7 +23,7 @@ from pathlib import Path
 import requests
 
 from bot.market.calendar import NEW_YORK, nyse_sessions
-from tests.processes import clean_environment
+from tests.processes import clean_environment, start_exchange
 
 KEY, SECRET = "PKCRASHTEST", "crash-secret-7e1f0a"
 WAKES = (
@@ -80,13 +80,7 @@ def _free_port() -> int:
 
 
 def _start_exchange(work: Path, port: int, start: date, end: date) -> tuple[subprocess.Popen[str], str]:
-    command = [
-        sys.executable,
-        "-m",
-        "bot",
-        "exchange",
-        "--scenario",
-        "breakout",
+    return start_exchange(
         "--start",
         start.isoformat(),
         "--end",
@@ -96,10 +90,7 @@ def _start_exchange(work: Path, port: int, start: date, end: date) -> tuple[subp
         str(port),
         "--state",
         str(work / "exchange.state"),
-    ]
-    exchange = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-    assert exchange.stdout is not None
-    return exchange, str(json.loads(exchange.stdout.readline())["trading_url"])
+    )
 
 
 def run_season_with_kills(

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import os
+import subprocess
+import sys
 
 ISOLATED_PREFIXES = ("APCA_", "STRATEGY_", "BOT_", "LOG_", "ALLOW_LIVE")
 
@@ -11,3 +14,24 @@ def clean_environment(**settings: str) -> dict[str, str]:
     """This process's environment without any bot setting, plus ``settings``."""
     inherited = {k: v for k, v in os.environ.items() if not k.startswith(ISOLATED_PREFIXES)}
     return {**inherited, **settings}
+
+
+def start_exchange(*args: str, env: dict[str, str] | None = None) -> tuple[subprocess.Popen[str], str]:
+    """``bot exchange --scenario breakout ARGS`` in its own process; returns it and its base URL once ready."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bot", "exchange", "--scenario", "breakout", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        env=env or clean_environment(),
+    )
+    assert process.stdout is not None
+    ready = json.loads(process.stdout.readline())
+    assert ready["event"] == "exchange_ready"
+    return process, str(ready["trading_url"])
+
+
+def run_bot(*args: str, env: dict[str, str], timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    """``bot ARGS`` to completion, as a user runs it."""
+    command = [sys.executable, "-m", "bot", *args]
+    return subprocess.run(command, capture_output=True, text=True, env=env, timeout=timeout, check=False)

@@ -12,15 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.processes import clean_environment
+from tests.processes import clean_environment, run_bot, start_exchange
 
 KEY, SECRET = "PKCLITEST", "cli-secret-3f2a9c"
-
-
-def bot(*args: str, env: dict[str, str], timeout: float = 120) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "bot", *args], capture_output=True, text=True, env=env, timeout=timeout, check=False
-    )
 
 
 @pytest.fixture
@@ -30,43 +24,21 @@ def env(tmp_path: Path) -> dict[str, str]:
 
 @pytest.fixture
 def exchange(env: dict[str, str]) -> Iterator[str]:
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "bot",
-            "exchange",
-            "--scenario",
-            "breakout",
-            "--start",
-            "2023-12-11",
-            "--end",
-            "2023-12-15",
-            "--speed",
-            "2",
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=env,
-    )
-    assert process.stdout is not None
-    ready = json.loads(process.stdout.readline())
-    assert ready["event"] == "exchange_ready"
-    yield ready["trading_url"]
+    process, url = start_exchange("--start", "2023-12-11", "--end", "2023-12-15", "--speed", "2", env=env)
+    yield url
     process.send_signal(signal.SIGTERM)
     assert process.wait(timeout=10) == 0
 
 
 def test_demo_then_report_tell_the_same_season_as_the_backtest(env: dict[str, str]) -> None:
-    demo = bot("demo", "--scenario", "breakout", "--speed", "0.12", env=env)
+    demo = run_bot("demo", "--scenario", "breakout", "--speed", "0.12", env=env)
     assert demo.returncode == 0, demo.stderr
     events = [json.loads(line) for line in demo.stdout.splitlines() if line.startswith("{")]
     assert [e["event"] for e in events if e["event"] in ("fill", "trade_closed")] == ["fill", "fill", "trade_closed"]
     assert "Verdict:" in demo.stdout
-    report = bot("report", "--json", env=env)
+    report = run_bot("report", "--json", env=env)
     assert report.returncode == 0, report.stderr
-    backtest = bot(
+    backtest = run_bot(
         "backtest", "--scenario", "breakout", "--start", "2023-12-01", "--end", "2024-07-03", "--json", env=env
     )
     assert json.loads(report.stdout) == json.loads(backtest.stdout)
@@ -91,7 +63,7 @@ def test_run_trades_against_the_exchange_and_stops_cleanly_on_sigterm(
     heartbeat = tmp_path / "data" / "heartbeat.json"
     while not heartbeat.exists() and time.monotonic() < deadline:
         time.sleep(0.1)
-    health = bot("health", env=run_env)
+    health = run_bot("health", env=run_env)
     assert health.returncode == 0, health.stdout
     while time.monotonic() < deadline:  # until the 13th's breakout and the next open have gone by
         beat = json.loads(heartbeat.read_text())
@@ -109,7 +81,7 @@ def test_run_trades_against_the_exchange_and_stops_cleanly_on_sigterm(
     assert events[-1]["reason"] == "SIGTERM"
     assert "order_submitted" in names and "fill" in names
     assert SECRET not in out + err and KEY not in out + err
-    check = bot("check", env=run_env)
+    check = run_bot("check", env=run_env)
     assert check.returncode == 0, check.stderr
     assert json.loads(check.stdout)["account_status"] == "ACTIVE"
 
@@ -122,7 +94,7 @@ def test_run_once_evaluates_and_exits(env: dict[str, str], exchange: str) -> Non
         "APCA_API_BASE_URL": exchange,
         "APCA_API_DATA_URL": exchange,
     }
-    once = bot("run", "--once", env=run_env)
+    once = run_bot("run", "--once", env=run_env)
     assert once.returncode == 0, once.stderr
     names = [json.loads(line)["event"] for line in once.stdout.splitlines()]
     assert names[0] == "startup" and "reconciled" in names and names[-1] == "shutdown"
@@ -137,28 +109,28 @@ def test_check_fails_with_the_reason_when_the_broker_is_unreachable(env: dict[st
         "APCA_API_DATA_URL": "http://127.0.0.1:9",
         "BOT_RETRY_MAX_SECONDS": "0.5",
     }
-    check = bot("check", env=unreachable)
+    check = run_bot("check", env=unreachable)
     assert check.returncode == 3
     assert "broker unavailable" in check.stderr
     assert SECRET not in check.stderr
 
 
 def test_health_fails_without_a_fresh_heartbeat(env: dict[str, str], tmp_path: Path) -> None:
-    assert bot("health", env=env).returncode == 1
+    assert run_bot("health", env=env).returncode == 1
     (tmp_path / "data").mkdir()
     (tmp_path / "data" / "heartbeat.json").write_text(json.dumps({"at": "2020-01-01T00:00:00+00:00"}))
-    stale = bot("health", env=env)
+    stale = run_bot("health", env=env)
     assert stale.returncode == 1 and "unhealthy" in stale.stdout
 
 
 def test_report_without_a_ledger_says_what_to_do(env: dict[str, str]) -> None:
-    report = bot("report", env=env)
+    report = run_bot("report", env=env)
     assert report.returncode == 2
     assert "no ledger" in report.stderr
 
 
 def test_exchange_rejects_bad_arguments(env: dict[str, str]) -> None:
-    bad_faults = bot("exchange", "--scenario", "breakout", "--faults", "boom:0.1", env=env)
+    bad_faults = run_bot("exchange", "--scenario", "breakout", "--faults", "boom:0.1", env=env)
     assert bad_faults.returncode == 2 and "unknown kind 'boom'" in bad_faults.stderr
-    bad_speed = bot("exchange", "--scenario", "breakout", "--speed", "-1", env=env)
+    bad_speed = run_bot("exchange", "--scenario", "breakout", "--speed", "-1", env=env)
     assert bad_speed.returncode == 2 and "--speed" in bad_speed.stderr

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
@@ -16,16 +14,14 @@ from bot.local_exchange.faults import parse_faults
 from bot.logs import configure_logging
 from bot.market.scenarios import build_scenario
 from tests.live_harness import harness
-from tests.processes import clean_environment
+from tests.processes import clean_environment, run_bot
 
 KEY = "PKCANARYKEY0123456789"
 SECRET = "sk-canary-secret-4d9a7c0e5b1f"
 
 
 def bot(*args: str, env: dict[str, str]) -> str:
-    done = subprocess.run(
-        [sys.executable, "-m", "bot", *args], capture_output=True, text=True, env=env, timeout=120, check=False
-    )
+    done = run_bot(*args, env=env)
     return done.stdout + done.stderr
 
 
