@@ -112,12 +112,6 @@ class Ledger:
                 if statement.strip():
                     self._db.execute(statement)
 
-    @classmethod
-    def open_existing(cls, path: Path) -> Ledger:
-        if not path.is_file():
-            raise FileNotFoundError(path)
-        return cls(path)
-
     def close(self) -> None:
         self._db.close()
 

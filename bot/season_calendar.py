@@ -18,9 +18,6 @@ class TradingCalendar:
         self.sessions = tuple(sorted(sessions, key=lambda s: s.day))
         self.days = [s.day for s in self.sessions]
 
-    def covers(self, day: date) -> bool:
-        return bool(self.sessions) and self.sessions[0].day <= day <= self.sessions[-1].day
-
     def session(self, day: date) -> SessionTimes | None:
         index = bisect_left(self.days, day)
         if index < len(self.days) and self.days[index] == day:

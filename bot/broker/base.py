@@ -80,10 +80,6 @@ class Order:
     updated_at: datetime
     filled_at: datetime | None
 
-    @property
-    def is_final(self) -> bool:
-        return self.status in FINAL_STATUSES
-
 
 class Broker(Protocol):
     def clock(self) -> Clock: ...

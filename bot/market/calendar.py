@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from functools import lru_cache
@@ -42,10 +41,6 @@ def session_for(day: date) -> Session:
     close = _nyse_closes().get(day)
     closes_at = close.astimezone(NEW_YORK) if close else datetime.combine(day, REGULAR_CLOSE, NEW_YORK)
     return Session(day, opens_at, closes_at)
-
-
-def sessions_for(days: Iterable[date]) -> list[Session]:
-    return [session_for(day) for day in days]
 
 
 def nyse_sessions(start: date, end: date) -> list[date]:
