@@ -173,3 +173,23 @@ def test_missing_bars_and_missing_benchmark_data_are_logged_and_waited_out(tmp_p
     assert fallback and "close_of_2023-12-13" in fallback[0]  # no SPY trade on the entry day: the last close
     assert not trader.ledger.has_snapshot(date(2024, 2, 15))
     assert trader.ledger.has_snapshot(date(2024, 2, 16))
+
+
+def test_exit_order_cancelled_before_the_cutoff_is_replaced_by_another_close_order(tmp_path: Path) -> None:
+    with harness(tmp_path, FRAMES, start=START, end=END) as h:
+        trader = h.trader()
+        h.run(trader, end=date(2024, 6, 27))  # the cls exit is queued the evening before
+        [exit_order] = [o for o in h.orders() if o.side == "sell"]
+        h.exchange.book.cancel(h.exchange.book.accounts["PKTESTHARNESS"], exit_order, h.clock.now())
+        h.run(trader, start=date(2024, 6, 28))
+        sells = sorted((o for o in h.orders() if o.side == "sell"), key=lambda o: o.submitted_at)
+        lines = h.log_lines()
+    assert [(o.client_order_id, o.status) for o in sells] == [
+        ("brk-IWM-2024-exit-1", "canceled"),
+        ("brk-IWM-2024-exit-2", "filled"),
+    ]
+    # Still before the 15:50 cut-off on the exit day, so the replacement can still sell at the close.
+    assert sells[1].time_in_force == "cls"
+    assert sells[1].filled_at == datetime(2024, 6, 28, 16, 0, tzinfo=NEW_YORK)
+    assert any("exit_date_reached_after_unfilled_attempt" in line for line in lines)
+    assert trader.ledger.fills()[-1].client_order_id == "brk-IWM-2024-exit-2"
