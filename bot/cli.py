@@ -12,40 +12,49 @@ from bot.errors import BotError
 Command = Callable[[argparse.Namespace, Settings], int]
 
 
+def _no_arguments(parser: argparse.ArgumentParser) -> None:
+    del parser
+
+
 def _parser() -> tuple[argparse.ArgumentParser, dict[str, Command]]:
     from bot import demo, live, sweep
     from bot.backtest import command as backtest
-
-    parser = argparse.ArgumentParser(prog="bot", description=__doc__)
-    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    handlers: dict[str, Command] = {}
-
-    backtest_parser = commands.add_parser("backtest", help="score the rule on history against the benchmark")
-    backtest.add_arguments(backtest_parser)
-    handlers["backtest"] = backtest.run
-
-    sweep.add_arguments(commands.add_parser("sweep", help="the rule over a grid of levels and holds (vectorised)"))
-    handlers["sweep"] = sweep.run
-
-    live.add_run_arguments(
-        commands.add_parser("run", help="trade the rule on the paper account (the container's default)")
-    )
-    handlers["run"] = live.run_command
-    commands.add_parser("check", help="validate settings and connectivity (account status, clock)")
-    handlers["check"] = live.check_command
-    live.add_report_arguments(
-        commands.add_parser("report", help="the season's P&L against the benchmark, from the ledger")
-    )
-    handlers["report"] = live.report_command
-    demo.add_arguments(commands.add_parser("demo", help="run the real loop against the local exchange, no keys"))
-    handlers["demo"] = demo.run
     from bot.local_exchange import cli as exchange
 
-    exchange.add_arguments(commands.add_parser("exchange", help="serve the local Alpaca-compatible paper exchange"))
-    handlers["exchange"] = exchange.run
-    commands.add_parser("health", help="exit 0 while the run loop's heartbeat is fresh (the container health check)")
-    handlers["health"] = live.health_command
-    return parser, handlers
+    table: list[tuple[str, str, Callable[[argparse.ArgumentParser], None], Command]] = [
+        (
+            "run",
+            "trade the rule on the paper account (the container's default)",
+            live.add_run_arguments,
+            live.run_command,
+        ),
+        ("check", "validate settings and connectivity (account status, clock)", _no_arguments, live.check_command),
+        (
+            "report",
+            "the season's P&L against the benchmark, from the ledger",
+            live.add_report_arguments,
+            live.report_command,
+        ),
+        ("backtest", "score the rule on history against the benchmark", backtest.add_arguments, backtest.run),
+        ("sweep", "the rule over a grid of levels and holds (vectorised)", sweep.add_arguments, sweep.run),
+        ("demo", "run the real loop against the local exchange, no keys", demo.add_arguments, demo.run),
+        ("exchange", "serve the local Alpaca-compatible paper exchange", exchange.add_arguments, exchange.run),
+        (
+            "health",
+            "exit 0 while the run loop's heartbeat is fresh (the container health check)",
+            _no_arguments,
+            live.health_command,
+        ),
+    ]
+    parser = argparse.ArgumentParser(
+        prog="bot",
+        description="Paper-trading bot for Alpaca: buy IWM on a breakout above 200, hold through June, "
+        "and score the trade against SPY.",
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for name, summary, add_arguments, _ in table:
+        add_arguments(commands.add_parser(name, help=summary))
+    return parser, {name: handler for name, _, _, handler in table}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
