@@ -36,7 +36,7 @@ def _frame(closes: np.ndarray, rng: np.random.Generator, index: pd.Index) -> pd.
 def daily(seed: int = 7) -> dict[str, pd.DataFrame]:
     rng = np.random.default_rng(seed)
     days = nyse_sessions(DAILY_START, DAILY_END)
-    # IWM wanders between about 150 and 250, so it crosses 200 many times in 25 years.
+    # IWM wanders between about 120 and 240, so it crosses 200 many times in 25 years.
     iwm = 200 + 45 * np.sin(np.linspace(0, 24 * np.pi, len(days))) + np.cumsum(rng.normal(0, 1.2, len(days))) * 0.3
     spy = _walk(rng, len(days), 140.0, 0.0003, 0.011)
     index = pd.Index(days, name="date")
@@ -44,7 +44,7 @@ def daily(seed: int = 7) -> dict[str, pd.DataFrame]:
 
 
 def minutes(seed: int = 11) -> dict[str, pd.DataFrame]:
-    """Regular-session minute bars; IWM first trades above 200 in mid-December 2023."""
+    """Regular-session minute bars; IWM first trades above 200 in late December 2023."""
     rng = np.random.default_rng(seed)
     stamps: list[datetime] = []
     for day in nyse_sessions(MINUTE_START, MINUTE_END):
