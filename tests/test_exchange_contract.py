@@ -9,6 +9,7 @@ from decimal import Decimal
 import pytest
 import requests
 from alpaca.common.exceptions import APIError
+from alpaca.data.enums import DataFeed
 from alpaca.data.historical import StockHistoricalDataClient
 from alpaca.data.models import Bar, BarSet, Quote, Snapshot, Trade
 from alpaca.data.requests import (
@@ -109,12 +110,13 @@ def test_opg_fills_at_the_open_and_shows_everywhere(trading: TradingClient, cloc
 
 def test_cls_fills_at_the_close_and_market_at_the_path_price(trading: TradingClient, clock: ManualClock) -> None:
     clock.set(at(date(2023, 12, 13), 10))
-    market = trading.submit_order(buy(5, "day", "c-mkt"))
-    assert market.status == OrderStatus.FILLED
+    assert trading.submit_order(buy(5, "day", "c-mkt")).status == OrderStatus.NEW  # answered before it fills
+    market = trading.get_order_by_client_id("c-mkt")
+    assert market.status == OrderStatus.FILLED and market.filled_at == at(date(2023, 12, 13), 10)
     bar = FRAMES["IWM"].loc[date(2023, 12, 13)]
     assert bar["low"] <= float(market.filled_avg_price) <= bar["high"]
     sell = MarketOrderRequest(symbol="IWM", qty=5, side="sell", time_in_force="cls", client_order_id="c-cls")
-    assert trading.submit_order(sell).status == OrderStatus.ACCEPTED
+    assert trading.submit_order(sell).status == OrderStatus.NEW  # in session: live at once
     clock.set(at(date(2023, 12, 13), 16, 1))
     closed = trading.get_order_by_client_id("c-cls")
     assert Decimal(closed.filled_avg_price) == Decimal(str(bar["close"]))
@@ -123,20 +125,39 @@ def test_cls_fills_at_the_close_and_market_at_the_path_price(trading: TradingCli
     assert gone.value.status_code == 404 and gone.value.code == 40410000
 
 
+OPG_TEXT = "opg orders must be submitted after 7:00pm and before 9:28am"
+
+
 @pytest.mark.parametrize(
-    ("moment", "tif"),
+    ("moment", "tif", "text"),
     [
-        (at(date(2023, 12, 13), 9, 29), "opg"),
-        (at(date(2023, 12, 13), 18, 59), "opg"),
-        (at(date(2023, 12, 13), 15, 50), "cls"),
-        (at(date(2023, 12, 13), 17), "cls"),
+        (at(date(2023, 12, 13), 9, 28), "opg", OPG_TEXT),
+        (at(date(2023, 12, 13), 18, 59), "opg", OPG_TEXT),
+        (at(date(2023, 12, 13), 15, 50), "cls", "cls orders must be submitted after 7:00pm and before 3:50pm"),
+        (at(date(2023, 12, 13), 17), "cls", "cls orders must be submitted after 7:00pm and before 3:50pm"),
+        (at(date(2023, 11, 24), 12, 50), "cls", "cls orders must be submitted after 7:00pm and before 12:50pm"),
     ],
+    ids=["opg-0928", "opg-1859", "cls-1550", "cls-1700", "cls-early-close-1250"],
 )
-def test_auction_cutoffs_reject(trading: TradingClient, clock: ManualClock, moment: datetime, tif: str) -> None:
+def test_auction_cutoffs_reject_like_alpaca(
+    trading: TradingClient, clock: ManualClock, moment: datetime, tif: str, text: str
+) -> None:
     clock.set(moment)
     with pytest.raises(APIError) as refused:
         trading.submit_order(buy(1, tif, "c-late"))
-    assert refused.value.status_code == 422
+    assert (refused.value.status_code, refused.value.code, refused.value.message) == (403, 40310000, text)
+    assert trading.get_orders(GetOrdersRequest(status=QueryOrderStatus.ALL)) == []  # nothing was created
+
+
+def test_auction_orders_before_the_cutoffs_and_after_1900_are_accepted(
+    trading: TradingClient, clock: ManualClock
+) -> None:
+    clock.set(at(date(2023, 11, 24), 12, 49))  # the day after Thanksgiving closes at 13:00
+    assert trading.submit_order(buy(1, "cls", "c-early")).status == OrderStatus.NEW
+    clock.set(at(date(2023, 12, 13), 9, 27))
+    assert trading.submit_order(buy(1, "opg", "c-morning")).status == OrderStatus.ACCEPTED
+    clock.set(at(date(2023, 12, 13), 19, 0))
+    assert trading.submit_order(buy(1, "cls", "c-evening")).status == OrderStatus.ACCEPTED
 
 
 def test_duplicate_client_order_id_is_rejected_like_alpaca(trading: TradingClient) -> None:
@@ -150,14 +171,15 @@ def test_duplicate_client_order_id_is_rejected_like_alpaca(trading: TradingClien
     assert unknown.value.status_code == 404
 
 
-def test_buying_power_and_held_quantity_are_enforced(trading: TradingClient) -> None:
+def test_buying_power_of_a_margin_account_is_enforced(trading: TradingClient) -> None:
+    account = trading.get_account()
+    assert (account.multiplier, account.shorting_enabled, account.pattern_day_trader) == ("2", True, None)
+    assert Decimal(account.buying_power) == 2 * Decimal(account.equity)  # flat: twice the equity
+    assert Decimal(account.non_marginable_buying_power) == Decimal(account.cash)
     with pytest.raises(APIError) as poor:
-        trading.submit_order(buy(600, "opg", "c-big"))
+        trading.submit_order(buy(1100, "opg", "c-big"))  # about 220,000 dollars with the collar
     assert poor.value.status_code == 403 and poor.value.code == 40310000
-    sell = MarketOrderRequest(symbol="IWM", qty=1, side="sell", time_in_force="opg", client_order_id="c-short")
-    with pytest.raises(APIError) as nothing_held:
-        trading.submit_order(sell)
-    assert nothing_held.value.status_code == 403
+    assert "insufficient buying power" in str(poor.value)
 
 
 def test_orders_list_cancel_and_limit(trading: TradingClient, clock: ManualClock) -> None:
@@ -178,13 +200,16 @@ def test_orders_list_cancel_and_limit(trading: TradingClient, clock: ManualClock
     everything = trading.get_orders(GetOrdersRequest(status=QueryOrderStatus.ALL, nested=True))
     assert {o.status for o in everything} == {OrderStatus.FILLED, OrderStatus.CANCELED}
     closed = trading.close_position("IWM", ClosePositionRequest(percentage="100"))
-    assert closed.side == "sell" and closed.status == OrderStatus.FILLED
+    assert closed.side == "sell" and closed.status == OrderStatus.NEW
+    assert trading.get_order_by_id(closed.id).status == OrderStatus.FILLED
+    assert trading.get_all_positions() == []
 
 
 def test_notional_order_fills_fractional_quantity(trading: TradingClient, clock: ManualClock) -> None:
     clock.set(at(date(2023, 12, 13), 11))
     order = trading.submit_order(MarketOrderRequest(symbol="IWM", notional=1000.5, side="buy", time_in_force="day"))
     assert order.notional == "1000.5" and order.qty is None
+    order = trading.get_order_by_id(order.id)
     assert Decimal(order.filled_qty) * Decimal(order.filled_avg_price) == pytest.approx(
         Decimal("1000.5"), abs=Decimal("0.01")
     )
@@ -216,17 +241,24 @@ def test_bars_page_across_symbols_and_never_show_the_future(data: StockHistorica
 
 
 def test_minute_bars_only_for_completed_minutes(data: StockHistoricalDataClient, clock: ManualClock) -> None:
-    clock.set(
-        at(
-            date(2023, 12, 13),
-            9,
-            35,
-        )
+    clock.set(at(date(2023, 12, 13), 9, 35))
+    request = StockBarsRequest(
+        symbol_or_symbols="SPY", timeframe=TimeFrame.Minute, start=at(date(2023, 12, 13), 9, 30), feed=DataFeed.IEX
     )
-    request = StockBarsRequest(symbol_or_symbols="SPY", timeframe=TimeFrame.Minute, start=at(date(2023, 12, 13), 9, 30))
     minutes = data.get_stock_bars(request)["SPY"]
     assert len(minutes) == 5
-    assert minutes[0].open == FRAMES["SPY"].loc[date(2023, 12, 13), "open"]
+    official = FRAMES["SPY"].loc[date(2023, 12, 13), "open"]
+    assert 0 < abs(minutes[0].open - official) <= 0.05  # the IEX tape's open is a few cents off
+    clock.set(at(date(2023, 12, 13), 9, 50))  # free SIP is 15 minutes behind: the first five minutes are visible
+    sip = StockBarsRequest(
+        symbol_or_symbols="SPY",
+        timeframe=TimeFrame.Minute,
+        start=at(date(2023, 12, 13), 9, 30),
+        end=at(date(2023, 12, 13), 9, 34),
+        feed=DataFeed.SIP,
+    )
+    minutes = data.get_stock_bars(sip)["SPY"]
+    assert len(minutes) == 5 and minutes[0].open == official
 
 
 def test_latest_trade_quote_bar_and_snapshot(data: StockHistoricalDataClient, clock: ManualClock) -> None:
@@ -239,7 +271,8 @@ def test_latest_trade_quote_bar_and_snapshot(data: StockHistoricalDataClient, cl
     assert bar["IWM"].timestamp.astimezone(NEW_YORK) == at(date(2023, 12, 13), 11, 59)
     snapshot = data.get_stock_snapshot(StockSnapshotRequest(symbol_or_symbols="SPY"))
     assert isinstance(snapshot["SPY"], Snapshot)
-    assert snapshot["SPY"].daily_bar.timestamp.astimezone(NEW_YORK).date() == date(2023, 12, 12)
+    assert snapshot["SPY"].daily_bar.timestamp.astimezone(NEW_YORK).date() == date(2023, 12, 13)  # today, partial
+    assert snapshot["SPY"].previous_daily_bar.timestamp.astimezone(NEW_YORK).date() == date(2023, 12, 12)
 
 
 def test_wrong_or_missing_credentials_are_refused(exchange: LocalExchange, trading: TradingClient) -> None:

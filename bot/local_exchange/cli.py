@@ -7,6 +7,7 @@ import json
 import signal
 import threading
 from datetime import datetime, time
+from ipaddress import ip_address
 from pathlib import Path
 from types import FrameType
 
@@ -15,8 +16,11 @@ import pandas as pd
 from bot.backtest.command import iso_date, positive_decimal
 from bot.config import Settings
 from bot.errors import ConfigError
+from bot.local_exchange.accounts import AccountModel
 from bot.local_exchange.clock import ManualClock
+from bot.local_exchange.data_routes import DataPlan
 from bot.local_exchange.faults import parse_faults
+from bot.local_exchange.ratelimit import DEFAULT_PER_MINUTE
 from bot.local_exchange.server import LocalExchange
 from bot.market.calendar import NEW_YORK
 from bot.market.csv_data import load_csv
@@ -34,7 +38,30 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--speed", type=float, help="wall seconds per replayed session (default: real time)")
     parser.add_argument("--cash", type=positive_decimal, default=positive_decimal("100000"), help="starting cash")
     parser.add_argument("--faults", help="fault spec, e.g. 503:0.1,429:0.05:retry_after=1 (docs/exchange.md)")
-    parser.add_argument("--partial-fills", action="store_true", help="fill every order in two parts")
+    parser.add_argument(
+        "--partial-fills", action="store_true", help="fill every non-auction order in two parts (paper_partial:1)"
+    )
+    parser.add_argument(
+        "--account",
+        choices=[m.value for m in AccountModel],
+        default=AccountModel.MARGIN.value,
+        help="margin (default: what Alpaca paper accounts are, shorting enabled) or cash",
+    )
+    parser.add_argument(
+        "--data-plan",
+        choices=[p.value for p in DataPlan],
+        default=DataPlan.FREE.value,
+        help="free (default: recent SIP refused, latest prices from IEX) or plus (real-time SIP)",
+    )
+    parser.add_argument(
+        "--rate-limit",
+        type=int,
+        default=DEFAULT_PER_MINUTE,
+        help=f"trading requests per key per minute before 429 (default {DEFAULT_PER_MINUTE}; 0 = off)",
+    )
+    parser.add_argument(
+        "--allow-remote", action="store_true", help="allow --host to be a non-loopback address (no auth beyond keys)"
+    )
     parser.add_argument("--seed", type=int, default=0, help="seed for scenarios and faults (default 0)")
     parser.add_argument(
         "--state", type=Path, help="keep accounts, orders and fills in this file across exchange restarts"
@@ -56,11 +83,22 @@ def _frames(args: argparse.Namespace) -> dict[str, pd.DataFrame]:
     return {path.stem.upper(): load_csv(path) for path in files}
 
 
+def _loopback(host: str) -> bool:
+    try:
+        return host == "localhost" or ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
 def run(args: argparse.Namespace, settings: Settings) -> int:
     if args.speed is not None and args.speed <= 0:
         raise ConfigError(f"--speed {args.speed}: must be a positive number of seconds per session")
     if not 0 <= args.port <= 65535:
         raise ConfigError(f"--port {args.port}: must be between 0 and 65535")
+    if args.rate_limit < 0:
+        raise ConfigError(f"--rate-limit {args.rate_limit}: must be 0 (off) or a positive number per minute")
+    if not _loopback(args.host) and not args.allow_remote:
+        raise ConfigError(f"--host {args.host}: not a loopback address; add --allow-remote to serve other machines")
     faults = parse_faults(args.faults)
     frames = _frames(args)
     clock: ManualClock | None = None
@@ -80,7 +118,12 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         port=args.port,
         partial_fills=args.partial_fills,
         state_path=args.state,
+        account_model=AccountModel(args.account),
+        data_plan=DataPlan(args.data_plan),
+        rate_limit=args.rate_limit,
     )
+    if not _loopback(args.host):
+        print(json.dumps({"event": "exchange_remote", "warning": f"serving {args.host} beyond this machine"}))
     stopped = threading.Event()
 
     def stop(signum: int, _: FrameType | None) -> None:

@@ -1,9 +1,18 @@
-"""What the replay knows of the market at a simulated moment; nothing from the future leaks out."""
+"""What the replay knows of the market at a simulated moment; nothing from the future leaks out.
+
+Two feeds, as Alpaca serves them: ``sip`` is the data as given (the consolidated tape, official opens and
+closes); ``iex`` is a thinner tape whose opens and closes differ by a few cents (a seeded offset per symbol
+and session, moving linearly from the open's to the close's through the day) with about 2.5 % of the volume.
+A session in progress has a partial daily bar: the open so far, high and low so far, the last price as close.
+"""
 
 from __future__ import annotations
 
+import random
 from bisect import bisect_right
+from dataclasses import replace
 from datetime import date, datetime, timedelta
+from enum import StrEnum
 
 import pandas as pd
 
@@ -11,6 +20,33 @@ from bot.market.calendar import NEW_YORK, Session, nyse_sessions, session_for
 from bot.market.csv_data import daily_bars, daily_from_minutes, is_intraday, minute_bars
 from bot.market.intraday import MINUTE, minute_path, price_at
 from strategies.bars import DailyBar, MinuteBar
+
+IEX_VOLUME_SHARE = 0.025
+
+
+class Feed(StrEnum):
+    SIP = "sip"
+    IEX = "iex"
+
+
+def iex_offsets(symbol: str, day: date) -> tuple[float, float]:
+    """The IEX tape's offset from the official open and close, in dollars (never zero)."""
+    draw = random.Random(f"iex:{symbol}:{day.isoformat()}")
+    cents = [c for c in range(-5, 6) if c]
+    return draw.choice(cents) / 100, draw.choice(cents) / 100
+
+
+def _on_iex(bar: DailyBar, symbol: str) -> DailyBar:
+    shift_open, shift_close = iex_offsets(symbol, bar.session)
+    opened, closed = round(bar.open + shift_open, 2), round(bar.close + shift_close, 2)
+    return DailyBar(
+        bar.session,
+        opened,
+        max(bar.high, opened, closed),
+        min(bar.low, opened, closed),
+        closed,
+        max(round(bar.volume * IEX_VOLUME_SHARE), 1),
+    )
 
 
 class ReplayMarket:
@@ -102,6 +138,61 @@ class ReplayMarket:
             if session and session.closes_at <= now and start <= stamp <= end:
                 bars.append(bar)
         return bars
+
+    def daily(self, symbol: str, visible: datetime, start: datetime, end: datetime, feed: Feed) -> list[DailyBar]:
+        """Daily bars stamped in [start, end] as the feed knows them at ``visible`` (today's bar partial)."""
+        bars = self.completed_daily(symbol, visible, start, end)
+        if feed is Feed.IEX:
+            bars = [_on_iex(bar, symbol) for bar in bars]
+        session = self.last_session_started(visible)
+        if session is not None and visible < session.closes_at and start <= _daily_stamp(session.day) <= end:
+            minutes = self.feed_minutes(symbol, visible, session.opens_at, visible, feed)
+            if minutes:
+                bars.append(
+                    DailyBar(
+                        session.day,
+                        minutes[0].open,
+                        max(m.high for m in minutes),
+                        min(m.low for m in minutes),
+                        minutes[-1].close,
+                        sum(m.volume for m in minutes),
+                    )
+                )
+        return bars
+
+    def feed_minutes(
+        self, symbol: str, visible: datetime, start: datetime, end: datetime, feed: Feed
+    ) -> list[MinuteBar]:
+        minutes = self.completed_minutes(symbol, visible, start, end)
+        if feed is Feed.SIP:
+            return minutes
+        return [self._minute_on_iex(symbol, m) for m in minutes]
+
+    def _iex_shift(self, symbol: str, moment: datetime) -> float:
+        session = self.last_session_started(moment)
+        if session is None:
+            return 0.0
+        shift_open, shift_close = iex_offsets(symbol, session.day)
+        share = min(max((moment - session.opens_at) / (session.closes_at - session.opens_at), 0.0), 1.0)
+        return shift_open + (shift_close - shift_open) * share
+
+    def _minute_on_iex(self, symbol: str, minute: MinuteBar) -> MinuteBar:
+        shift = self._iex_shift(symbol, minute.start)
+        moved = [round(value + shift, 2) for value in (minute.open, minute.high, minute.low, minute.close)]
+        return replace(
+            minute,
+            open=moved[0],
+            high=max(moved),
+            low=min(moved),
+            close=moved[3],
+            volume=max(round(minute.volume * IEX_VOLUME_SHARE), 1),
+        )
+
+    def feed_price(self, symbol: str, moment: datetime, feed: Feed) -> float | None:
+        last = self.price(symbol, moment)
+        if last is None or feed is Feed.SIP:
+            return last
+        return round(last + self._iex_shift(symbol, moment), 2)
 
     def completed_minutes(self, symbol: str, now: datetime, start: datetime, end: datetime) -> list[MinuteBar]:
         result: list[MinuteBar] = []

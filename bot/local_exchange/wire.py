@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from bot.local_exchange.book import Account, Fill, PaperOrder
+from bot.local_exchange.accounts import Account, Configuration, Fill, PaperOrder
 from bot.market.calendar import NEW_YORK, Session
 from strategies.bars import DailyBar, MinuteBar
 
@@ -26,26 +27,59 @@ def asset_id(symbol: str) -> str:
     return str(uuid.uuid5(uuid.NAMESPACE_DNS, f"asset.{symbol}"))
 
 
-def account(acct: Account, equity: Decimal, buying_power: Decimal) -> dict[str, Any]:
+@dataclass(frozen=True)
+class AccountFigures:
+    equity: Decimal
+    buying_power: Decimal
+    cash_buying_power: Decimal
+    long_value: Decimal
+    short_value: Decimal
+    multiplier: int
+    shorting_enabled: bool
+
+
+def account(acct: Account, figures: AccountFigures) -> dict[str, Any]:
     return {
         "id": acct.id,
         "account_number": acct.number,
         "status": "ACTIVE",
+        "crypto_status": "INACTIVE",
         "currency": "USD",
         "cash": money(acct.cash),
-        "equity": money(equity),
-        "last_equity": money(equity),
-        "portfolio_value": money(equity),
-        "buying_power": money(buying_power),
-        "regt_buying_power": money(buying_power),
-        "non_marginable_buying_power": money(buying_power),
-        "multiplier": "1",
-        "trading_blocked": False,
+        "equity": money(figures.equity),
+        "last_equity": money(figures.equity),
+        "portfolio_value": money(figures.equity),
+        "long_market_value": money(figures.long_value),
+        "short_market_value": money(figures.short_value),
+        "buying_power": money(figures.buying_power),
+        "regt_buying_power": money(figures.buying_power),
+        "daytrading_buying_power": "0",
+        "non_marginable_buying_power": money(figures.cash_buying_power),
+        "initial_margin": money((figures.long_value - figures.short_value) / 2),
+        "maintenance_margin": money((figures.long_value - figures.short_value) * Decimal("0.3")),
+        "multiplier": str(figures.multiplier),
+        "shorting_enabled": figures.shorting_enabled,
+        "trading_blocked": acct.trading_blocked,
         "transfers_blocked": False,
-        "account_blocked": False,
-        "shorting_enabled": False,
-        "pattern_day_trader": False,
-        "crypto_status": "INACTIVE",
+        "account_blocked": acct.account_blocked,
+        "trade_suspended_by_user": acct.configuration.suspend_trade,
+        "pattern_day_trader": None,  # retired by Alpaca on 2026-07-06
+        "daytrade_count": 0,
+        "accrued_fees": "0",
+    }
+
+
+def configuration(config: Configuration) -> dict[str, Any]:
+    return {
+        "dtbp_check": None,
+        "pdt_check": None,
+        "no_shorting": config.no_shorting,
+        "suspend_trade": config.suspend_trade,
+        "fractional_trading": config.fractional_trading,
+        "max_margin_multiplier": config.max_margin_multiplier,
+        "trade_confirm_email": config.trade_confirm_email,
+        "ptp_no_exception_entry": config.ptp_no_exception_entry,
+        "max_options_trading_level": None,
     }
 
 
@@ -59,7 +93,7 @@ def order(o: PaperOrder) -> dict[str, Any]:
         "filled_at": stamp(o.filled_at),
         "expired_at": stamp(o.expired_at),
         "canceled_at": stamp(o.canceled_at),
-        "failed_at": None,
+        "failed_at": stamp(o.failed_at),
         "replaced_at": None,
         "replaced_by": None,
         "replaces": None,
@@ -83,7 +117,7 @@ def order(o: PaperOrder) -> dict[str, Any]:
         "trail_percent": None,
         "trail_price": None,
         "hwm": None,
-        "position_intent": "buy_to_open" if o.side == "buy" else "sell_to_close",
+        "position_intent": o.position_intent or ("buy_to_open" if o.side == "buy" else "sell_to_close"),
     }
 
 
@@ -98,11 +132,11 @@ def position(symbol: str, qty: Decimal, cost: Decimal, mark: Decimal) -> dict[st
         "avg_entry_price": money(cost / qty),
         "qty": money(qty),
         "qty_available": money(qty),
-        "side": "long",
+        "side": "long" if qty > 0 else "short",
         "market_value": money(value),
         "cost_basis": money(cost),
         "unrealized_pl": money(value - cost),
-        "unrealized_plpc": money((value - cost) / cost) if cost else "0",
+        "unrealized_plpc": money((value - cost) / abs(cost)) if cost else "0",
         "current_price": money(mark),
         "lastday_price": money(mark),
         "change_today": "0",
