@@ -10,7 +10,6 @@ import os
 from datetime import date
 from decimal import Decimal
 from enum import StrEnum
-from ipaddress import ip_address
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 from urllib.parse import urlsplit
@@ -19,6 +18,7 @@ from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_vali
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from bot.errors import ConfigError
+from bot.urls import check_base_url
 from strategies.params import Allocation, BreakoutParams, FixedNotional, FixedQuantity, Sizing, Trigger
 
 PAPER_TRADING_URL = "https://paper-api.alpaca.markets"
@@ -32,6 +32,11 @@ class LogFormat(StrEnum):
     JSON = "json"
     CONSOLE = "console"
     AUTO = "auto"
+
+
+class DataFeedChoice(StrEnum):
+    SIP = "sip"
+    IEX = "iex"
 
 
 class LogLevel(StrEnum):
@@ -105,26 +110,6 @@ class StrategySettings(BaseSettings):
         )
 
 
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
-def _check_base_url(value: str) -> str:
-    parts = urlsplit(value)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ValueError("must be an http(s) URL such as https://paper-api.alpaca.markets")
-    if parts.path not in ("", "/") or parts.query or parts.fragment:
-        raise ValueError("must be scheme, host and port only (alpaca-py adds /v2 itself)")
-    if parts.scheme == "http" and not _is_loopback(parts.hostname):
-        raise ValueError("plain http is allowed only for loopback hosts (127.0.0.1, localhost)")
-    return value.rstrip("/")
-
-
 class AlpacaSettings(BaseSettings):
     model_config = _COMMON
 
@@ -133,6 +118,7 @@ class AlpacaSettings(BaseSettings):
     base_url: str = Field(default=PAPER_TRADING_URL, validation_alias=AliasChoices("APCA_API_BASE_URL"))
     data_url: str = Field(default=DATA_URL, validation_alias=AliasChoices("APCA_API_DATA_URL"))
     allow_live_trading: bool = Field(default=False, validation_alias=AliasChoices("ALLOW_LIVE_TRADING"))
+    data_feed: DataFeedChoice | None = Field(default=None, validation_alias=AliasChoices("APCA_DATA_FEED"))
 
     @field_validator("key_id", "secret_key")
     @classmethod
@@ -145,7 +131,7 @@ class AlpacaSettings(BaseSettings):
     @field_validator("base_url", "data_url")
     @classmethod
     def _url(cls, value: str) -> str:
-        return _check_base_url(value)
+        return check_base_url(value)
 
     @model_validator(mode="after")
     def _live_needs_opt_in(self) -> AlpacaSettings:
@@ -187,6 +173,7 @@ class RuntimeSettings(BaseSettings):
     heartbeat_max_age_seconds: Annotated[float, Field(gt=0, le=86_400)] = Field(
         default=300.0, validation_alias=AliasChoices("BOT_HEARTBEAT_MAX_AGE_SECONDS")
     )
+    forbid_shorting: bool = Field(default=True, validation_alias=AliasChoices("BOT_FORBID_SHORTING"))
 
     @field_validator("log_level", mode="before")
     @classmethod
@@ -264,6 +251,8 @@ class Settings:
             "LOG_FORMAT": self.runtime.log_format.value,
             "LOG_LEVEL": self.runtime.log_level.value,
             "BOT_POLL_SECONDS": self.runtime.poll_seconds,
+            "APCA_DATA_FEED": self.alpaca.data_feed.value if self.alpaca.data_feed else "auto",
+            "BOT_FORBID_SHORTING": self.runtime.forbid_shorting,
         }
 
 

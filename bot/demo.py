@@ -1,8 +1,7 @@
 """``bot demo``: the real loop, through alpaca-py, against the local exchange on 127.0.0.1.
 
-It needs no keys: the exchange opens a paper account for a throwaway key pair. The ledger goes to
-``BOT_DATA_DIR`` like ``bot run``'s, so ``bot report`` afterwards shows the demo season; a ledger
-that belongs to a real account is never touched.
+It needs no keys: the exchange opens a paper account for a throwaway key pair. The ledger and heartbeat go
+to ``BOT_DATA_DIR/demo``, never to the real bot's files; ``bot report --demo`` shows the demo season again.
 """
 
 from __future__ import annotations
@@ -20,14 +19,13 @@ from bot.backtest.command import iso_date, positive_decimal
 from bot.config import Settings
 from bot.errors import ConfigError
 from bot.ledger import Ledger
-from bot.live import ledger_path, start_logging, trade
+from bot.live import DEMO_DIR, DEMO_FACT, demo_ledger_path, ledger_path, start_logging, trade
 from bot.market.csv_data import load_symbols, require_benchmark_coverage
 from bot.market.scenarios import SCENARIO_NAMES, build_scenario
 from bot.report import ledger_scorecard
 from bot.runner import StopSignal
 from bot.scoring import render_table
 
-DEMO_FACT = "demo"
 DEFAULT_SCENARIO_START = date(2023, 12, 1)
 DEFAULT_SCENARIO_END = date(2024, 7, 3)
 
@@ -91,7 +89,9 @@ def demo_settings(settings: Settings, url: str, speed: Decimal) -> Settings:
     )
     # Poll the accelerated clock often enough to act inside each session's decision windows.
     poll = min(settings.runtime.poll_seconds, float(speed) / 50)
-    runtime = settings.runtime.model_copy(update={"poll_seconds": poll, "retry_max_seconds": 10.0})
+    runtime = settings.runtime.model_copy(
+        update={"poll_seconds": poll, "retry_max_seconds": 10.0, "data_dir": settings.runtime.data_dir / DEMO_DIR}
+    )
     return Settings(settings.strategy, alpaca, runtime)
 
 
@@ -101,8 +101,8 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     frames, start, end = _frames(args, settings)
     if end < start:
         raise ConfigError(f"--end {end} is before --start {start}")
-    _fresh_demo_ledger(ledger_path(settings))
     exchange = LocalExchange(frames, speed=float(args.speed), start=start, end=end, cash=args.cash, seed=args.seed)
+    _fresh_demo_ledger(demo_ledger_path(settings))
     url = exchange.start()
     stop = StopSignal()
     stop.install()
@@ -116,10 +116,10 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
             end=end.isoformat(),
             speed_seconds_per_session=float(args.speed),
         )
-        code = trade(live, stop=stop, finished=lambda: exchange.finished)
+        code = trade(live, stop=stop, finished=lambda: exchange.finished, demo=True)
     finally:
         exchange.stop()
-    ledger = Ledger(ledger_path(settings))
+    ledger = Ledger(ledger_path(live))
     try:
         card = ledger_scorecard(ledger, settings.strategy.params())
     finally:

@@ -2,13 +2,26 @@
 
 BotError
 ├── ConfigError        a setting or input the user must fix (exit 2)
+│   └── CredentialsRefused  the broker refused the keys (401/403 on a read)
 ├── DataError          a data file the user must fix (exit 2)
 └── BrokerError        the broker said no or could not be reached
     ├── BrokerUnavailable   transient: idempotent calls may retry
-    └── OrderRejected       permanent: record it, never resend
+    └── OrderRejected       permanent for that request: record it, never resend it
 """
 
 from __future__ import annotations
+
+from enum import StrEnum
+
+
+class RejectionKind(StrEnum):
+    """Why the broker refused an order, which decides what the bot does next."""
+
+    CUTOFF = "cutoff"  # an auction order past its cut-off: the next attempt uses a day order
+    FUNDS = "funds"  # buying power: resized once from fresh account data
+    QUANTITY = "quantity"  # shares not available: resized once from the broker's position
+    BLOCKED = "blocked"  # the account may not trade
+    OTHER = "other"  # permanent for that intent and session
 
 
 class BotError(Exception):
@@ -32,7 +45,13 @@ class BrokerUnavailable(BrokerError):
 
 
 class OrderRejected(BrokerError):
-    pass
+    def __init__(self, message: str, kind: RejectionKind = RejectionKind.OTHER) -> None:
+        super().__init__(message)
+        self.kind = kind
+
+
+class CredentialsRefused(ConfigError):
+    """401, or 403 on a read: the keys are wrong or revoked. Trading cannot go on until they are fixed."""
 
 
 class ShutdownRequested(BotError):

@@ -9,10 +9,13 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
+
+from bot.ledger_records import FillRecord, OrderRecord, OutsideChange, Snapshot
+
+__all__ = ["FillRecord", "Ledger", "OrderRecord", "OutsideChange", "Snapshot"]
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS orders (
@@ -55,48 +58,16 @@ CREATE TABLE IF NOT EXISTS facts (
     key TEXT PRIMARY KEY,
     value TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS outside_changes (
+    observed_at TEXT NOT NULL,
+    symbol TEXT NOT NULL,
+    season INTEGER NOT NULL,
+    broker_qty TEXT NOT NULL,
+    ledger_qty TEXT NOT NULL,
+    adopted_qty TEXT NOT NULL
+);
 """
-
-
-@dataclass(frozen=True, slots=True)
-class OrderRecord:
-    client_order_id: str
-    broker_order_id: str
-    symbol: str
-    side: str
-    intent: str
-    season: int
-    qty: Decimal
-    time_in_force: str
-    status: str
-    filled_qty: Decimal
-    reason: str
-    submitted_at: datetime
-    updated_at: datetime
-
-
-@dataclass(frozen=True, slots=True)
-class FillRecord:
-    client_order_id: str
-    cum_qty: Decimal
-    symbol: str
-    side: str
-    intent: str
-    season: int
-    qty: Decimal
-    price: Decimal
-    filled_at: datetime
-    session: date
-    benchmark_price: Decimal
-
-
-@dataclass(frozen=True, slots=True)
-class Snapshot:
-    session: date
-    equity: Decimal
-    position_qty: Decimal
-    position_value: Decimal
-    benchmark_value: Decimal
+MIGRATIONS = ("ALTER TABLE orders ADD COLUMN rejection TEXT NOT NULL DEFAULT ''",)
 
 
 class Ledger:
@@ -111,6 +82,10 @@ class Ledger:
             for statement in SCHEMA.split(";"):
                 if statement.strip():
                     self._db.execute(statement)
+            columns = {row[1] for row in self._db.execute("PRAGMA table_info(orders)")}
+            if "rejection" not in columns:
+                for migration in MIGRATIONS:
+                    self._db.execute(migration)
 
     def close(self) -> None:
         self._db.close()
@@ -137,7 +112,7 @@ class Ledger:
             if row == (order.status, str(order.filled_qty), order.broker_order_id):
                 return False
             self._db.execute(
-                "INSERT INTO orders VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT(client_order_id) DO UPDATE SET "
+                "INSERT INTO orders VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT(client_order_id) DO UPDATE SET "
                 "broker_order_id=excluded.broker_order_id, status=excluded.status, "
                 "filled_qty=excluded.filled_qty, updated_at=excluded.updated_at",
                 (
@@ -154,6 +129,7 @@ class Ledger:
                     order.reason,
                     order.submitted_at.isoformat(),
                     order.updated_at.isoformat(),
+                    order.rejection,
                 ),
             )
             return True
@@ -175,7 +151,31 @@ class Ledger:
                 r[10],
                 datetime.fromisoformat(r[11]),
                 datetime.fromisoformat(r[12]),
+                r[13],
             )
+            for r in rows
+        ]
+
+    # Changes made outside the bot
+
+    def add_outside_change(self, change: OutsideChange) -> None:
+        with self._transaction():
+            self._db.execute(
+                "INSERT INTO outside_changes VALUES (?,?,?,?,?,?)",
+                (
+                    change.observed_at.isoformat(),
+                    change.symbol,
+                    change.season,
+                    str(change.broker_qty),
+                    str(change.ledger_qty),
+                    str(change.adopted_qty),
+                ),
+            )
+
+    def outside_changes(self) -> list[OutsideChange]:
+        rows = self._db.execute("SELECT * FROM outside_changes ORDER BY observed_at, rowid").fetchall()
+        return [
+            OutsideChange(datetime.fromisoformat(r[0]), r[1], int(r[2]), Decimal(r[3]), Decimal(r[4]), Decimal(r[5]))
             for r in rows
         ]
 

@@ -16,16 +16,38 @@ from bot.errors import BrokerError, ConfigError
 from bot.ledger import Ledger
 from bot.logs import configure_logging, get_logger
 from bot.report import ledger_scorecard
-from bot.runner import StopSignal, heartbeat_age_seconds, run_loop
+from bot.runner import StopSignal, read_heartbeat, run_loop
 from bot.scoring import render_table, scorecard_json
 from bot.trader import Trader
 
 LEDGER_FILE = "ledger.sqlite"
+DEMO_DIR = "demo"
+DEMO_FACT = "demo"
 TRADABLE_ACCOUNT_STATUSES = frozenset({"ACTIVE"})
 
 
 def ledger_path(settings: Settings) -> Path:
     return settings.runtime.data_dir / LEDGER_FILE
+
+
+def demo_ledger_path(settings: Settings) -> Path:
+    """The demo keeps its own ledger, so that ``make demo`` never touches a real bot's."""
+    return settings.runtime.data_dir / DEMO_DIR / LEDGER_FILE
+
+
+def claim_ledger(ledger: Ledger, account_id: str, settings: Settings, *, demo: bool) -> None:
+    """A ledger belongs to one account (and the demo's to the demo): refuse anyone else's, naming both."""
+    where = f"the ledger in BOT_DATA_DIR={ledger.path.parent}"
+    if ledger.fact(DEMO_FACT) is not None and not demo:
+        raise ConfigError(f"{where} is the demo's; point BOT_DATA_DIR at another directory for a real account")
+    owner, owner_url = ledger.fact("account_id"), ledger.fact("account_url")
+    if owner is not None and owner != account_id:
+        raise ConfigError(
+            f"{where} belongs to account {owner} at {owner_url}, not to account {account_id} at "
+            f"{settings.alpaca.base_url}; point BOT_DATA_DIR at another directory for this account"
+        )
+    ledger.remember("account_id", account_id)
+    ledger.remember("account_url", settings.alpaca.base_url)
 
 
 def start_logging(settings: Settings) -> Any:
@@ -47,6 +69,7 @@ def trade(
     once: bool = False,
     stop: StopSignal | None = None,
     finished: Callable[[], bool] = lambda: False,
+    demo: bool = False,
 ) -> int:
     """Trade the rule on the configured account until stopped; the body of ``bot run`` and ``bot demo``."""
     log = get_logger()
@@ -59,8 +82,13 @@ def trade(
     if account.status not in TRADABLE_ACCOUNT_STATUSES:
         raise BrokerError(f"account status is {account.status}; trading needs ACTIVE")
     ledger = Ledger(ledger_path(settings))
-    ledger.remember("account_url", settings.alpaca.base_url)
     try:
+        claim_ledger(ledger, account.id, settings, demo=demo)
+        if settings.runtime.forbid_shorting:
+            changed = broker.forbid_shorting()
+            log.info("account_configured", no_shorting=True, changed=changed, opt_out="BOT_FORBID_SHORTING=false")
+        else:
+            log.warning("account_configured", no_shorting=False, changed=False, opt_out="BOT_FORBID_SHORTING=false")
         trader = Trader(broker, ledger, settings.strategy.params(), log)
         code = run_loop(
             trader,
@@ -93,14 +121,15 @@ def check_command(args: argparse.Namespace, settings: Settings) -> int:
         "trading_url": settings.alpaca.base_url,
         "data_url": settings.alpaca.data_url,
         "account_status": account.status,
+        "account_blocked_by": account.blocked_by,
         "equity": str(account.equity),
         "market_open": clock.is_open,
         "broker_time": clock.now.isoformat(),
         "next_open": clock.next_open.isoformat(),
     }
     print(json.dumps(summary))
-    if account.status not in TRADABLE_ACCOUNT_STATUSES:
-        print(f"error: account status is {account.status}; trading needs ACTIVE")
+    if account.blocked_by is not None:
+        print(f"error: the account cannot trade ({account.blocked_by})")
         return 1
     return 0
 
@@ -108,33 +137,68 @@ def check_command(args: argparse.Namespace, settings: Settings) -> int:
 def add_report_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.add_argument("--chart", type=Path, help="write a PNG of the hold")
+    parser.add_argument("--demo", action="store_true", help="the last `bot demo`'s ledger (BOT_DATA_DIR/demo)")
 
 
 def report_command(args: argparse.Namespace, settings: Settings) -> int:
-    path = ledger_path(settings)
+    path = demo_ledger_path(settings) if args.demo else ledger_path(settings)
     if not path.is_file():
         raise ConfigError(
             f"no ledger at {path} (BOT_DATA_DIR={settings.runtime.data_dir}); run `bot run` or `bot demo`"
         )
     ledger = Ledger(path)
     try:
+        is_demo = ledger.fact(DEMO_FACT) is not None
+        if is_demo != args.demo:
+            which = "the demo's; add --demo" if is_demo else "a real account's; drop --demo"
+            raise ConfigError(f"the ledger at {path} is {which}")
+        owner_url = ledger.fact("account_url")
+        if not is_demo and owner_url is not None and owner_url != settings.alpaca.base_url:
+            raise ConfigError(
+                f"the ledger at {path} was written against {owner_url}, not APCA_API_BASE_URL="
+                f"{settings.alpaca.base_url}; point BOT_DATA_DIR at that account's directory"
+            )
         card = ledger_scorecard(ledger, settings.strategy.params())
+        outside = ledger.outside_changes()
     finally:
         ledger.close()
     if args.chart:
         write_hold_chart(card, args.chart)
-    print(json.dumps(scorecard_json(card)) if args.json else render_table(card))
+    changes = [
+        {
+            "observed_at": c.observed_at.isoformat(),
+            "symbol": c.symbol,
+            "broker_qty": str(c.broker_qty),
+            "bot_qty": str(c.ledger_qty),
+            "adopted_qty": str(c.adopted_qty),
+        }
+        for c in outside
+    ]
+    if args.json:
+        print(json.dumps({**scorecard_json(card), "changed_outside_the_bot": changes}))
+        return 0
+    print(render_table(card))
+    for change in changes:
+        what = "sold outside the bot" if change["adopted_qty"] != "0" else "extra shares the bot leaves alone"
+        print(
+            f"changed outside the bot on {change['observed_at'][:10]}: broker held {change['broker_qty']} "
+            f"{change['symbol']}, the bot's orders {change['bot_qty']} ({what})"
+        )
     return 0
 
 
 def health_command(args: argparse.Namespace, settings: Settings) -> int:
-    age = heartbeat_age_seconds(settings.runtime.data_dir)
+    beat = read_heartbeat(settings.runtime.data_dir)
     limit = settings.runtime.heartbeat_max_age_seconds
-    if age is None:
+    if beat is None:
         print(f"unhealthy: no heartbeat in {settings.runtime.data_dir}")
         return 1
+    age, problems = beat
     if age > limit:
         print(f"unhealthy: last heartbeat {age:.0f}s ago (limit {limit:.0f}s)")
+        return 1
+    if problems:
+        print("unhealthy: " + "; ".join(f"{name}: {cause}" for name, cause in sorted(problems.items())))
         return 1
     print(f"healthy: last heartbeat {age:.1f}s ago")
     return 0

@@ -47,9 +47,19 @@ def _by_season(ledger: Ledger, symbol: str) -> dict[int, tuple[list[FillRecord],
     return dict(sorted(seasons.items()))
 
 
+def adopted_outside(ledger: Ledger, symbol: str) -> dict[int, Decimal]:
+    """Per season, the shares sold outside the bot that the bot adopted (negative)."""
+    adopted: dict[int, Decimal] = {}
+    for change in ledger.outside_changes():
+        if change.symbol == symbol:
+            adopted[change.season] = adopted.get(change.season, Decimal(0)) + change.adopted_qty
+    return adopted
+
+
 def open_trade(ledger: Ledger, params: BreakoutParams, sessions: Sequence[date]) -> OpenTrade | None:
+    adopted = adopted_outside(ledger, params.symbol)
     for season, (entries, exits) in _by_season(ledger, params.symbol).items():
-        remaining = _quantity(entries) - _quantity(exits)
+        remaining = _quantity(entries) - _quantity(exits) + adopted.get(season, Decimal(0))
         if remaining > 0:
             first = entries[0].session
             return OpenTrade(

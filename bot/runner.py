@@ -9,6 +9,7 @@ broker's clock, not the machine's, decides what is due.
 from __future__ import annotations
 
 import json
+import os
 import signal
 import threading
 from collections.abc import Callable
@@ -17,7 +18,7 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
-from bot.errors import BrokerError, ShutdownRequested
+from bot.errors import BrokerError, CredentialsRefused, ShutdownRequested
 from bot.trader import Trader
 
 HEARTBEAT_FILE = "heartbeat.json"
@@ -59,7 +60,7 @@ def write_heartbeat(data_dir: Path, **fields: Any) -> None:
     """Atomically replace the heartbeat file that ``bot health`` reads."""
     data_dir.mkdir(parents=True, exist_ok=True)
     target = data_dir / HEARTBEAT_FILE
-    temporary = target.with_suffix(".tmp")
+    temporary = target.with_suffix(f".{os.getpid()}.tmp")
     temporary.write_text(json.dumps({"at": datetime.now(UTC).isoformat(), **fields}))
     temporary.replace(target)
 
@@ -81,25 +82,37 @@ def run_loop(
             now = trader.broker.clock().now
         except ShutdownRequested:
             break
+        except CredentialsRefused as exc:
+            log.error("credentials_refused", cause=str(exc), action="stopped")
+            write_heartbeat(data_dir, state="stopped", problems={"credentials": str(exc)})
+            raise
         except BrokerError as exc:
             log.error("error", cause=str(exc), kind=exc.__class__.__name__, action="will_retry")
             if once:
                 return exc.exit_code
-            write_heartbeat(data_dir, state="degraded")
+            write_heartbeat(data_dir, state="degraded", problems=trader.problems)
             stop.wait(min(ERROR_BACKOFF_SECONDS, poll_seconds))
             continue
-        write_heartbeat(data_dir, state="ok", broker_time=now.isoformat(), next_wake=wake_at.isoformat())
+        write_heartbeat(
+            data_dir,
+            state="ok",
+            broker_time=now.isoformat(),
+            next_wake=wake_at.isoformat(),
+            problems=trader.problems,
+        )
         if once or finished():
             break
         stop.wait(min(max((wake_at - now).total_seconds(), 0.0), poll_seconds))
     return 0
 
 
-def heartbeat_age_seconds(data_dir: Path) -> float | None:
+def read_heartbeat(data_dir: Path) -> tuple[float, dict[str, str]] | None:
+    """The heartbeat's age in seconds and the problems it reports, or None without a readable one."""
     target = data_dir / HEARTBEAT_FILE
     try:
         beat = json.loads(target.read_text())
         stamp = datetime.fromisoformat(beat["at"])
-    except (OSError, ValueError, KeyError):
+        problems = {str(k): str(v) for k, v in (beat.get("problems") or {}).items()}
+    except (OSError, ValueError, KeyError, AttributeError, TypeError):
         return None
-    return (datetime.now(UTC) - stamp).total_seconds()
+    return (datetime.now(UTC) - stamp).total_seconds(), problems

@@ -3,14 +3,10 @@
 from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime
 
 from bot.broker.base import SessionTimes
 from bot.market.calendar import NEW_YORK
-
-OPG_ACCEPTED_FROM = time(19, 0)  # Alpaca queues opg/cls orders sent after 19:00 ET for the next session
-OPG_CUTOFF_BEFORE_OPEN = timedelta(minutes=2)  # opg is rejected from 09:28
-CLS_CUTOFF_BEFORE_CLOSE = timedelta(minutes=10)  # cls is rejected from 15:50
 
 
 class TradingCalendar:
@@ -47,8 +43,3 @@ class TradingCalendar:
             if candidate.closes_at > now:
                 return candidate
         return None
-
-
-def evening_of(session: SessionTimes) -> datetime:
-    """When opg and cls orders for the following session start being accepted."""
-    return datetime.combine(session.day, OPG_ACCEPTED_FROM, NEW_YORK)

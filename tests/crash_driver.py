@@ -79,8 +79,11 @@ def _free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def _start_exchange(work: Path, port: int, start: date, end: date) -> tuple[subprocess.Popen[str], str]:
+def _start_exchange(
+    work: Path, port: int, start: date, end: date, faults: str | None
+) -> tuple[subprocess.Popen[str], str]:
     return start_exchange(
+        *(["--faults", faults] if faults else []),
         "--start",
         start.isoformat(),
         "--end",
@@ -101,6 +104,7 @@ def run_season_with_kills(
     exchange_restarts: int = 0,
     start: date = date(2023, 12, 1),
     end: date = date(2024, 7, 3),
+    faults: str | None = None,
 ) -> CrashReport:
     rng = random.Random(seed)
     moments = [datetime.combine(d, t, NEW_YORK) for d in nyse_sessions(start, end) for t in WAKES]
@@ -110,7 +114,7 @@ def run_season_with_kills(
     data_dir = work / "data"
     logs = (work / "bot.log").open("a")
     port = _free_port()
-    exchange, url = _start_exchange(work, port, start, end)
+    exchange, url = _start_exchange(work, port, start, end, faults)
     report = CrashReport()
     try:
         env = _env(data_dir, url)
@@ -124,7 +128,7 @@ def run_season_with_kills(
                 exchange.send_signal(signal.SIGKILL)
                 exchange.wait()
                 time.sleep(rng.uniform(0.1, 1.0))  # the bot meets refused connections meanwhile
-                exchange, url = _start_exchange(work, port, start, end)
+                exchange, url = _start_exchange(work, port, start, end, faults)
                 report.exchange_restarts += 1
             requests.post(f"{url}/_exchange/clock", json={"now": moment.isoformat()}, timeout=10).raise_for_status()
             if index in chosen:

@@ -28,6 +28,7 @@ from bot.local_exchange.faults import FaultSpec
 from bot.logs import configure_logging
 from bot.market.calendar import NEW_YORK
 from bot.trader import Trader
+from tests.admin import Admin
 
 KEY_ID = "PKTESTHARNESS"
 SECRET = "harness-secret-d41d8cd98f00b204"
@@ -81,8 +82,12 @@ class Harness:
             self.clock.set(moment)
             trader.tick()
 
+    @property
+    def admin(self) -> Admin:
+        return Admin(self.exchange.url, KEY_ID)
+
     def orders(self) -> list[Any]:
-        return self.exchange.orders(KEY_ID)
+        return self.admin.orders()
 
     def log_lines(self) -> list[str]:
         return self.log_stream.getvalue().splitlines()
@@ -110,4 +115,4 @@ def harness(
 
 
 def cash_of(h: Harness) -> Decimal:
-    return h.exchange.book.accounts[KEY_ID].cash
+    return h.admin.cash()

@@ -17,9 +17,14 @@ def clean_environment(**settings: str) -> dict[str, str]:
 
 
 def start_exchange(*args: str, env: dict[str, str] | None = None) -> tuple[subprocess.Popen[str], str]:
-    """``bot exchange --scenario breakout ARGS`` in its own process; returns it and its base URL once ready."""
+    """``bot exchange --scenario breakout ARGS`` in its own process; returns it and its base URL once ready.
+
+    Alpaca's 200 requests a minute are per wall minute; an accelerated replay passes a day in a fraction of a
+    second, so these exchanges run without the limit unless ARGS ask for one.
+    """
+    limit = [] if "--rate-limit" in args else ["--rate-limit", "0"]
     process = subprocess.Popen(
-        [sys.executable, "-m", "bot", "exchange", "--scenario", "breakout", *args],
+        [sys.executable, "-m", "bot", "exchange", "--scenario", "breakout", *limit, *args],
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
         text=True,

@@ -21,6 +21,7 @@ from bot.local_exchange.faults import parse_faults
 from bot.logs import SecretScrubber, configure_logging
 from bot.market.calendar import NEW_YORK
 from bot.market.scenarios import build_scenario
+from tests.admin import Admin
 
 FRAMES = build_scenario("breakout")
 EVENING = datetime(2023, 12, 13, 20, 0, tzinfo=NEW_YORK)
@@ -88,16 +89,16 @@ def test_submission_after_a_lost_response_finds_the_order_instead_of_sending_aga
         broker = AlpacaBroker(settings_for(ex.url), sleep=lambda s: None)
         order = broker.submit(entry())
         assert order.client_order_id == "brk-IWM-2024-entry-1"
-        assert len(ex.orders("PKADAPTER")) == 1
+        assert len(Admin(ex.url, "PKADAPTER").orders()) == 1
         assert ex.request_counts["POST /v2/orders"] == 1
         again = broker.submit(entry())  # a restart asking again gets the same order back
-        assert again.id == order.id and len(ex.orders("PKADAPTER")) == 1
+        assert again.id == order.id and len(Admin(ex.url, "PKADAPTER").orders()) == 1
 
 
 def test_rejections_are_not_resent() -> None:
     with LocalExchange(FRAMES, clock=ManualClock(datetime(2023, 12, 13, 12, tzinfo=NEW_YORK))) as ex:
         broker = AlpacaBroker(settings_for(ex.url), sleep=lambda s: None)
-        with pytest.raises(OrderRejected, match="opg orders are accepted before"):
+        with pytest.raises(OrderRejected, match="opg orders must be submitted after 7:00pm and before 9:28am"):
             broker.submit(entry())
         assert ex.request_counts["POST /v2/orders"] == 1
 

@@ -12,6 +12,7 @@ from bot.cli import main
 from bot.local_exchange import LocalExchange, ManualClock
 from bot.market.calendar import NEW_YORK
 from bot.market.scenarios import build_scenario
+from tests.admin import Admin
 from tests.test_config import BAD_SETTINGS, SECRET
 
 KEY = "PKBADINPUT"
@@ -48,7 +49,7 @@ def test_bad_setting_stops_run_before_any_order_or_write(
     assert out == ""
     assert SECRET not in err
     assert not data_dir.exists()
-    assert exchange.orders(KEY) == []
+    assert Admin(exchange.url, KEY).orders() == []
 
 
 @pytest.mark.parametrize(
@@ -62,6 +63,8 @@ def test_bad_setting_stops_run_before_any_order_or_write(
         (["exchange", "--scenario", "breakout", "--faults", "503"], "give a rate"),
         (["exchange", "--scenario", "breakout", "--port", "70000"], "--port 70000"),
         (["exchange", "--data", "nowhere"], "--data nowhere: not a directory"),
+        (["exchange", "--scenario", "breakout", "--host", "0.0.0.0"], "add --allow-remote"),
+        (["exchange", "--scenario", "breakout", "--rate-limit", "-1"], "--rate-limit -1"),
     ],
 )
 def test_bad_arguments_exit_2_with_the_reason(

@@ -40,3 +40,24 @@ def test_season_survives_kill_minus_nine_at_random_moments(tmp_path: Path) -> No
     assert live["trades"] == scorecard_json(expected.scorecard)["trades"]
     assert live["benchmark"] == scorecard_json(expected.scorecard)["benchmark"]
     assert SECRET not in report.output and KEY not in report.output
+
+
+def test_season_survives_kills_while_paper_auctions_expire_and_fill_partly(tmp_path: Path) -> None:
+    # Every opg entry expires unfilled and every cls exit fills half: the bot buys with a day order the same
+    # session and sells the remainder after the auction, whatever the kills interrupt.
+    faults = "opg_unfilled:1,auction_partial:1:fraction=0.5"
+    report = run_season_with_kills(tmp_path, kills=max(KILLS // 3, 6), seed=SEED + 1, faults=faults)
+    by_id = {o["client_order_id"]: o for o in report.orders}
+    assert sorted(by_id) == [
+        "brk-IWM-2024-entry-1",
+        "brk-IWM-2024-entry-2",
+        "brk-IWM-2024-exit-1",
+        "brk-IWM-2024-exit-2",
+    ]
+    assert [by_id[c]["status"] for c in sorted(by_id)] == ["expired", "filled", "expired", "filled"]
+    bought = Decimal(str(by_id["brk-IWM-2024-entry-2"]["filled_qty"]))
+    sold = sum(Decimal(str(by_id[c]["filled_qty"])) for c in ("brk-IWM-2024-exit-1", "brk-IWM-2024-exit-2"))
+    assert sold == bought > 0  # never more than bought: no short on the margin account
+    ledger = Ledger(tmp_path / "data" / "ledger.sqlite")
+    assert sum(f.qty for f in ledger.fills() if f.side == "sell") == sold
+    assert SECRET not in report.output and KEY not in report.output

@@ -31,7 +31,7 @@ def assert_one_clean_round_trip(h: Harness) -> None:
     assert sorted(o.client_order_id for o in orders) == ["brk-IWM-2024-entry-1", "brk-IWM-2024-exit-1"]
     assert all(o.status == "filled" for o in orders)
     trader = h.trader()
-    exchange_fills = sorted((f.symbol, f.side, f.qty, f.price) for f in h.exchange.book.accounts["PKTESTHARNESS"].fills)
+    exchange_fills = sorted((f["symbol"], f["side"], Decimal(f["qty"]), Decimal(f["price"])) for f in h.admin.fills())
     ledger_fills = sorted((f.symbol, f.side, f.qty, f.price) for f in trader.ledger.fills())
     assert ledger_fills == exchange_fills
     assert scorecard_json(ledger_scorecard(trader.ledger, trader.params)) == expected_score()
@@ -79,18 +79,25 @@ def test_faults_change_nothing_but_the_log(tmp_path: Path, faults: str) -> None:
         assert any('"event": "retry"' in line for line in h.log_lines())
 
 
-def test_partial_fills_are_recorded_part_by_part(tmp_path: Path) -> None:
-    with harness(tmp_path, FRAMES, start=START, end=END, partial_fills=True) as h:
+def test_partial_auction_fills_are_held_and_the_exit_remainder_is_sold_after_the_auction(tmp_path: Path) -> None:
+    # Paper fills half of every auction order and lets the rest expire: the entry holds what filled, the
+    # cls exit sells half at the close and the bot sells the remainder with a day order at the next open.
+    with harness(tmp_path, FRAMES, start=START, end=END, faults=parse_faults("auction_partial:1:fraction=0.5")) as h:
         trader = h.trader()
         h.run(trader)
         fills = trader.ledger.fills()
-        # The opg entry fills half at the open and the rest 30 minutes later; both halves of the cls exit
-        # fill in the closing auction, so the trader sees them at once.
-        assert [f.side for f in fills] == ["buy", "buy", "sell"]
-        assert sum(f.qty for f in fills if f.side == "buy") == sum(f.qty for f in fills if f.side == "sell")
-        assert sum(1 for line in h.log_lines() if '"event": "fill"' in line) == 3
-        assert any('"reason": "partial_fill"' in line for line in h.log_lines())
-        assert len(h.orders()) == 2
+        orders = sorted(h.orders(), key=lambda o: o.submitted_at)
+        final_position = h.admin.position("IWM")
+    bought = sum(f.qty for f in fills if f.side == "buy")
+    assert [f.side for f in fills] == ["buy", "sell", "sell"]
+    assert sum(f.qty for f in fills if f.side == "sell") == bought and final_position == 0
+    assert [(o.client_order_id, o.time_in_force, o.status) for o in orders] == [
+        ("brk-IWM-2024-entry-1", "opg", "expired"),
+        ("brk-IWM-2024-exit-1", "cls", "expired"),
+        ("brk-IWM-2024-exit-2", "day", "filled"),
+    ]
+    assert orders[2].filled_at.astimezone(NEW_YORK) == datetime(2024, 7, 1, 9, 30, tzinfo=NEW_YORK)
+    assert any('"reason": "remainder_expired"' in line for line in h.log_lines())
 
 
 def test_responses_slower_than_the_timeout_are_retried(tmp_path: Path) -> None:
@@ -100,27 +107,41 @@ def test_responses_slower_than_the_timeout_are_retried(tmp_path: Path) -> None:
         assert any('"cause": "ReadTimeout"' in line for line in h.log_lines())
 
 
-def test_rejection_for_buying_power_is_logged_and_never_resent(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("STRATEGY_QUANTITY", "1000")  # about 200,000 dollars of IWM on a 100,000 account
+@pytest.mark.parametrize("setting", [("STRATEGY_QUANTITY", "1000"), ("STRATEGY_ALLOCATION", "1")])
+def test_sizing_beyond_the_cash_is_capped_to_what_fills_and_the_backtest_agrees(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, setting: tuple[str, str]
+) -> None:
+    monkeypatch.setenv(*setting)  # 1000 shares is about 200,000 dollars of IWM on a 100,000 account
     with harness(tmp_path, FRAMES, start=START, end=END) as h:
         trader = h.trader()
         h.run(trader)
-        assert h.orders() == []
-        rejected = [line for line in h.log_lines() if '"event": "order_rejected"' in line]
-        assert len(rejected) == 1 and "insufficient buying power" in rejected[0]
-        assert [o.status for o in trader.ledger.orders()] == ["rejected"]
+        orders = h.orders()
+        live = scorecard_json(ledger_scorecard(trader.ledger, trader.params))
+    signal_close = Decimal(str(FRAMES["IWM"].loc[date(2023, 12, 13), "close"]))
+    affordable = int(Decimal(100000) / (signal_close * Decimal("1.04")))  # cash over price with the 4 % collar
+    entry = next(o for o in orders if o.side == "buy")
+    assert (entry.qty, entry.status) == (str(affordable), "filled")
+    assert not any('"event": "order_rejected"' in line for line in h.log_lines())
+    expected = run_backtest(FRAMES, trader.params, cash=Decimal(100000), start=START, end=END).scorecard
+    assert live == scorecard_json(expected)
 
 
-def test_order_cancelled_by_the_exchange_is_logged_and_not_chased(tmp_path: Path) -> None:
+def test_entry_cancelled_by_the_exchange_is_retried_once_the_same_session_as_a_day_order(tmp_path: Path) -> None:
     with harness(tmp_path, FRAMES, start=START, end=END) as h:
         trader = h.trader()
         h.run(trader, end=date(2023, 12, 13))
         [entry] = h.orders()
-        h.exchange.book.cancel(h.exchange.book.accounts["PKTESTHARNESS"], entry, h.clock.now())
+        h.admin.cancel(entry.client_order_id)
         h.run(trader, start=date(2023, 12, 14))
-        assert [o.status for o in h.orders()] == ["canceled"]
+        orders = sorted(h.orders(), key=lambda o: o.submitted_at)
+        assert [(o.client_order_id, o.time_in_force, o.status) for o in orders] == [
+            ("brk-IWM-2024-entry-1", "opg", "canceled"),
+            ("brk-IWM-2024-entry-2", "day", "filled"),
+            ("brk-IWM-2024-exit-1", "cls", "filled"),
+        ]
+        assert orders[1].filled_at.astimezone(NEW_YORK).date() == date(2023, 12, 14)
         assert any('"reason": "canceled_by_broker"' in line for line in h.log_lines())
-        assert trader.ledger.fills() == []
+        assert any('"reason": "opg_unfilled_fallback"' in line for line in h.log_lines())
 
 
 def test_missed_cls_cutoff_exits_at_market_the_same_day(tmp_path: Path) -> None:
@@ -180,7 +201,7 @@ def test_exit_order_cancelled_before_the_cutoff_is_replaced_by_another_close_ord
         trader = h.trader()
         h.run(trader, end=date(2024, 6, 27))  # the cls exit is queued the evening before
         [exit_order] = [o for o in h.orders() if o.side == "sell"]
-        h.exchange.book.cancel(h.exchange.book.accounts["PKTESTHARNESS"], exit_order, h.clock.now())
+        h.admin.cancel(exit_order.client_order_id)
         h.run(trader, start=date(2024, 6, 28))
         sells = sorted((o for o in h.orders() if o.side == "sell"), key=lambda o: o.submitted_at)
         lines = h.log_lines()

@@ -58,7 +58,7 @@ def load_frames(args: argparse.Namespace, settings: Settings) -> dict[str, pd.Da
         frames: dict[str, pd.DataFrame] = build_scenario(args.scenario, args.seed)
         return frames
     if args.source == "alpaca":
-        from bot.broker.alpaca import download_daily_frames
+        from bot.backtest.alpaca_source import download_daily_frames
 
         if args.start is None or args.end is None:
             raise ConfigError("--source alpaca needs --start and --end")

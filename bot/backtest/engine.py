@@ -36,7 +36,7 @@ from strategies.breakout import (
     season_of,
 )
 from strategies.params import BreakoutParams, Trigger
-from strategies.sizing import order_quantity
+from strategies.sizing import entry_quantity
 
 
 @dataclass(frozen=True, slots=True)
@@ -175,7 +175,9 @@ def _close_entry(book: _Book, history: list[DailyBar], params: BreakoutParams, c
     decision = entry_decision(history, params, traded_this_season=_traded(book, today.session, calendar))
     book.record(decision)
     if decision.action is Action.BUY:
-        book.pending_qty = order_quantity(params.sizing, equity=book.cash, price=price(today.close))
+        book.pending_qty = entry_quantity(
+            params.sizing, equity=book.cash, spendable=book.cash, price=price(today.close)
+        )
 
 
 def _intraday_entry(
@@ -194,7 +196,7 @@ def _intraday_entry(
     _, signal = first_intraday_breakout(minutes, previous_close, params)
     if signal is None or signal + 1 >= len(minutes):
         return
-    qty = order_quantity(params.sizing, equity=book.cash, price=price(minutes[signal].close))
+    qty = entry_quantity(params.sizing, equity=book.cash, spendable=book.cash, price=price(minutes[signal].close))
     if qty <= 0:
         return
     book.pending_qty = qty

@@ -11,12 +11,10 @@ from __future__ import annotations
 import functools
 import time as time_module
 from collections.abc import Callable
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any, TypeVar
 
-import pandas as pd
-import requests
 from alpaca.common.exceptions import APIError
 from alpaca.data.enums import Adjustment, DataFeed
 from alpaca.data.historical import StockHistoricalDataClient
@@ -26,107 +24,39 @@ from alpaca.trading.client import TradingClient
 from alpaca.trading.enums import OrderSide
 from alpaca.trading.enums import TimeInForce as AlpacaTimeInForce
 from alpaca.trading.requests import GetCalendarRequest, MarketOrderRequest
-from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt, stop_after_delay
-from tenacity.wait import wait_random_exponential
+from tenacity import Retrying, retry_if_exception, stop_after_attempt, stop_after_delay
 
+from bot.broker.alpaca_transport import (
+    Backoff,
+    SipRefused,
+    bar_session,
+    decimal_or_zero,
+    describe,
+    error_code,
+    error_message,
+    is_transient,
+    log_retry,
+    none_if_not_found,
+    parse_order,
+    parse_time,
+    rejection_kind,
+)
 from bot.broker.base import Account, Clock, Order, OrderRequest, Position, SessionTimes
 from bot.config import Settings
-from bot.errors import BrokerUnavailable, OrderRejected
+from bot.errors import BrokerUnavailable, CredentialsRefused, OrderRejected
 from bot.logs import get_logger
 from bot.market.calendar import NEW_YORK
 from strategies.bars import DailyBar, MinuteBar
 
 T = TypeVar("T")
-TRANSIENT_STATUSES = frozenset({429, 500, 502, 503, 504})
 DUPLICATE_CLIENT_ORDER_ID = "client_order_id must be unique"
 CONNECT_TIMEOUT_SECONDS = 3.05
 MAX_ATTEMPTS = 8
-MAX_RETRY_AFTER_SECONDS = 60.0
+SIP_REFUSED_CODE = 42210000
+DATA_SETTLED = timedelta(minutes=16)  # free-plan SIP answers only for an end at least 15 minutes ago
+CREDENTIALS = "APCA_API_KEY_ID and APCA_API_SECRET_KEY"
 
 log = get_logger()
-
-
-def is_transient(exc: BaseException) -> bool:
-    if isinstance(exc, requests.ConnectionError | requests.Timeout):
-        return True
-    return isinstance(exc, APIError) and exc.status_code in TRANSIENT_STATUSES
-
-
-def _status(exc: BaseException) -> int | None:
-    return exc.status_code if isinstance(exc, APIError) else None
-
-
-def _retry_after(exc: BaseException | None) -> float | None:
-    if not isinstance(exc, APIError) or exc.response is None:
-        return None
-    header = exc.response.headers.get("Retry-After")
-    try:
-        return min(float(header), MAX_RETRY_AFTER_SECONDS) if header is not None else None
-    except ValueError:
-        return None
-
-
-def _describe(exc: BaseException) -> str:
-    status = _status(exc)
-    return f"HTTP {status}" if status is not None else exc.__class__.__name__
-
-
-class _Backoff:
-    """Jittered exponential backoff, but never shorter than the server's Retry-After."""
-
-    def __init__(self, max_wait: float) -> None:
-        self._exponential = wait_random_exponential(multiplier=0.5, max=max_wait)
-
-    def __call__(self, state: RetryCallState) -> float:
-        wait: float = self._exponential(state)
-        outcome = state.outcome
-        retry_after = _retry_after(outcome.exception() if outcome else None)
-        return max(wait, retry_after) if retry_after is not None else wait
-
-
-def _log_retry(operation: str) -> Callable[[RetryCallState], None]:
-    def before_sleep(state: RetryCallState) -> None:
-        exc = state.outcome.exception() if state.outcome else None
-        log.warning(
-            "retry",
-            operation=operation,
-            attempt=state.attempt_number,
-            wait_seconds=round(state.upcoming_sleep, 3),
-            cause=_describe(exc) if exc else None,
-        )
-
-    return before_sleep
-
-
-def _decimal(value: Any) -> Decimal:
-    return Decimal(str(value)) if value not in (None, "") else Decimal(0)
-
-
-def _time(value: Any) -> datetime:
-    return pd.Timestamp(value).to_pydatetime()
-
-
-def _order(raw: dict[str, Any]) -> Order:
-    avg = raw.get("filled_avg_price")
-    return Order(
-        id=str(raw["id"]),
-        client_order_id=str(raw["client_order_id"]),
-        symbol=str(raw.get("symbol") or ""),
-        side=str(raw.get("side") or ""),
-        qty=_decimal(raw.get("qty")),
-        time_in_force=str(raw.get("time_in_force") or ""),
-        status=str(raw["status"]),
-        filled_qty=_decimal(raw.get("filled_qty")),
-        filled_avg_price=Decimal(str(avg)) if avg not in (None, "") else None,
-        submitted_at=_time(raw.get("submitted_at") or raw["created_at"]),
-        updated_at=_time(raw.get("updated_at") or raw["created_at"]),
-        filled_at=_time(raw["filled_at"]) if raw.get("filled_at") else None,
-    )
-
-
-def _bar_session(raw_time: Any) -> date:
-    stamp = pd.Timestamp(raw_time)
-    return stamp.tz_convert(NEW_YORK).date() if stamp.tzinfo else stamp.date()
 
 
 class AlpacaBroker:
@@ -143,16 +73,18 @@ class AlpacaBroker:
             client._retry = 0
             client._session.request = functools.partial(client._session.request, timeout=timeout)  # type: ignore[method-assign]
         self._retry_seconds = settings.runtime.retry_max_seconds
-        self._feed = DataFeed.IEX
+        self._feed_override = DataFeed(alpaca.data_feed) if alpaca.data_feed else None
+        self._sip_refused = False
+        self._last_now: datetime | None = None
         self._sleep = sleep
 
     def _retrying(self, operation: str) -> Retrying:
         """Transient failures only, jittered exponential backoff, bounded in attempts and total time."""
         return Retrying(
             retry=retry_if_exception(is_transient),
-            wait=_Backoff(max_wait=min(30.0, max(self._retry_seconds, 0.1))),
+            wait=Backoff(max_wait=min(30.0, max(self._retry_seconds, 0.1))),
             stop=stop_after_delay(self._retry_seconds) | stop_after_attempt(MAX_ATTEMPTS),
-            before_sleep=_log_retry(operation),
+            before_sleep=log_retry(operation),
             sleep=self._sleep,
             reraise=True,
         )
@@ -164,19 +96,29 @@ class AlpacaBroker:
             return self._retrying(operation)(call)
         except Exception as exc:
             if is_transient(exc):
-                raise BrokerUnavailable(f"{operation}: broker unavailable ({_describe(exc)})") from exc
+                raise BrokerUnavailable(f"{operation}: broker unavailable ({describe(exc)})") from exc
             if isinstance(exc, APIError):
-                raise BrokerUnavailable(f"{operation}: broker answered {_describe(exc)}: {exc}") from exc
+                if exc.status_code == 403 and error_code(exc) == SIP_REFUSED_CODE:
+                    raise SipRefused(error_message(exc)) from exc
+                if exc.status_code in (401, 403):
+                    raise CredentialsRefused(
+                        f"{operation}: the broker refused {CREDENTIALS} (HTTP {exc.status_code}: "
+                        f"{error_message(exc)}); check that they are paper keys for this APCA_API_BASE_URL "
+                        "and not revoked"
+                    ) from exc
+                raise BrokerUnavailable(f"{operation}: broker answered {describe(exc)}: {error_message(exc)}") from exc
             raise
 
     def clock(self) -> Clock:
         raw: Any = self._read("get_clock", self._trading.get_clock)
-        return Clock(
-            now=_time(raw["timestamp"]),
+        clock = Clock(
+            now=parse_time(raw["timestamp"]),
             is_open=bool(raw["is_open"]),
-            next_open=_time(raw["next_open"]),
-            next_close=_time(raw["next_close"]),
+            next_open=parse_time(raw["next_open"]),
+            next_close=parse_time(raw["next_close"]),
         )
+        self._last_now = clock.now
+        return clock
 
     def calendar(self, start: date, end: date) -> list[SessionTimes]:
         request = GetCalendarRequest(start=start, end=end)
@@ -193,23 +135,37 @@ class AlpacaBroker:
 
     def account(self) -> Account:
         raw: Any = self._read("get_account", self._trading.get_account)
+        cash_power = raw.get("non_marginable_buying_power")
         return Account(
             status=str(raw["status"]),
-            cash=_decimal(raw.get("cash")),
-            equity=_decimal(raw.get("equity")),
-            buying_power=_decimal(raw.get("buying_power")),
+            cash=decimal_or_zero(raw.get("cash")),
+            equity=decimal_or_zero(raw.get("equity")),
+            buying_power=decimal_or_zero(raw.get("buying_power")),
+            id=str(raw.get("id") or ""),
+            non_marginable_buying_power=decimal_or_zero(cash_power) if cash_power not in (None, "") else None,
+            trading_blocked=bool(raw.get("trading_blocked")),
+            account_blocked=bool(raw.get("account_blocked")),
+            trade_suspended_by_user=bool(raw.get("trade_suspended_by_user")),
         )
 
+    def forbid_shorting(self) -> bool:
+        current: Any = self._read("get_account_configurations", self._trading.get_account_configurations)
+        if current.get("no_shorting") is True:
+            return False
+        changed = {**current, "no_shorting": True}
+        self._read("set_account_configurations", lambda: self._trading.patch("/account/configurations", changed))
+        return True
+
     def position(self, symbol: str) -> Position | None:
-        raw = self._read("get_open_position", _none_if_not_found(lambda: self._trading.get_open_position(symbol)))
+        raw = self._read("get_open_position", none_if_not_found(lambda: self._trading.get_open_position(symbol)))
         if raw is None:
             return None
-        return Position(str(raw["symbol"]), _decimal(raw["qty"]), _decimal(raw["avg_entry_price"]))
+        return Position(str(raw["symbol"]), decimal_or_zero(raw["qty"]), decimal_or_zero(raw["avg_entry_price"]))
 
     def order_by_client_id(self, client_order_id: str) -> Order | None:
-        lookup = _none_if_not_found(lambda: self._trading.get_order_by_client_id(client_order_id))
+        lookup = none_if_not_found(lambda: self._trading.get_order_by_client_id(client_order_id))
         raw = self._read("get_order_by_client_id", lookup)
-        return _order(raw) if raw is not None else None
+        return parse_order(raw) if raw is not None else None
 
     def cancel(self, order_id: str) -> None:
         def call() -> None:
@@ -233,7 +189,7 @@ class AlpacaBroker:
             return self._retrying("submit_order")(lambda: self._submit_once(request))
         except Exception as exc:
             if is_transient(exc):
-                raise BrokerUnavailable(f"submit_order: broker unavailable ({_describe(exc)})") from exc
+                raise BrokerUnavailable(f"submit_order: broker unavailable ({describe(exc)})") from exc
             raise
 
     def _submit_once(self, request: OrderRequest) -> Order:
@@ -257,37 +213,73 @@ class AlpacaBroker:
                 raise
             if is_transient(exc):
                 raise
-            raise OrderRejected(f"{request.client_order_id}: broker rejected the order: {_message(exc)}") from exc
-        return _order(raw)
+            if exc.status_code == 401:
+                raise CredentialsRefused(f"submit_order: the broker refused {CREDENTIALS} (HTTP 401)") from exc
+            message = error_message(exc)
+            raise OrderRejected(
+                f"{request.client_order_id}: broker rejected the order (HTTP {exc.status_code}): {message}",
+                rejection_kind(exc.status_code, message),
+            ) from exc
+        return parse_order(raw)
 
     # Market data.
 
+    def _settled_horizon(self) -> datetime:
+        """The latest ``end`` free-plan SIP serves: 16 minutes before the broker's last known time."""
+        now = self._last_now or self.clock().now
+        return now - DATA_SETTLED
+
     def daily_bars(self, symbol: str, start: date, end: date) -> list[DailyBar]:
-        rows = self._bars(
-            symbol,
-            TimeFrame.Day,
-            datetime.combine(start, time(0), NEW_YORK),
-            datetime.combine(end, time(23, 59), NEW_YORK),
-        )
+        """Daily bars from SIP (the official prices) with ``end`` clamped to what the free plan serves."""
+        first = datetime.combine(start, time(0), NEW_YORK)
+        last = datetime.combine(end, time(23, 59), NEW_YORK)
+        if self._feed_override is None:
+            last = max(min(last, self._settled_horizon()), first)
+        rows = self._bars(symbol, TimeFrame.Day, first, last)
         return [
-            DailyBar(_bar_session(r["t"]), float(r["o"]), float(r["h"]), float(r["l"]), float(r["c"]), float(r["v"]))
+            DailyBar(bar_session(r["t"]), float(r["o"]), float(r["h"]), float(r["l"]), float(r["c"]), float(r["v"]))
             for r in rows
         ]
 
     def minute_bars(self, symbol: str, start: datetime, end: datetime) -> list[MinuteBar]:
         rows = self._bars(symbol, TimeFrame.Minute, start, end)
         return [
-            MinuteBar(_time(r["t"]), float(r["o"]), float(r["h"]), float(r["l"]), float(r["c"]), float(r["v"]))
+            MinuteBar(parse_time(r["t"]), float(r["o"]), float(r["h"]), float(r["l"]), float(r["c"]), float(r["v"]))
             for r in rows
         ]
 
+    def _feed_for(self, end: datetime) -> DataFeed:
+        """SIP where the plan serves it (old enough, or asked for), else IEX's real-time tape."""
+        if self._feed_override is not None:
+            return self._feed_override
+        if self._sip_refused or end > self._settled_horizon():
+            return DataFeed.IEX
+        return DataFeed.SIP
+
     def _bars(self, symbol: str, timeframe: TimeFrame, start: datetime, end: datetime) -> list[dict[str, Any]]:
+        feed = self._feed_for(end)
+        try:
+            return self._bars_from(symbol, timeframe, start, end, feed)
+        except SipRefused as refused:
+            if feed is not DataFeed.SIP:
+                raise BrokerUnavailable(f"get_stock_bars: {refused}") from refused
+            if self._feed_override is DataFeed.SIP:
+                raise CredentialsRefused(
+                    f"APCA_DATA_FEED=sip but the data plan refuses it ({refused}); unset it or use iex"
+                ) from refused
+            self._sip_refused = True
+            log.warning("data_feed_fallback", feed="iex", reason=str(refused))
+            return self._bars_from(symbol, timeframe, start, end, DataFeed.IEX)
+
+    def _bars_from(
+        self, symbol: str, timeframe: TimeFrame, start: datetime, end: datetime, feed: DataFeed
+    ) -> list[dict[str, Any]]:
         request = StockBarsRequest(
             symbol_or_symbols=symbol,
             timeframe=timeframe,
             start=start,
             end=end,
-            feed=self._feed,
+            feed=feed,
             adjustment=Adjustment.RAW,
         )
         raw: Any = self._read("get_stock_bars", lambda: self._data.get_stock_bars(request))
@@ -295,50 +287,10 @@ class AlpacaBroker:
         return rows
 
     def latest_price(self, symbol: str) -> Decimal:
-        request = StockLatestTradeRequest(symbol_or_symbols=symbol, feed=self._feed)
+        feed = self._feed_override or DataFeed.IEX
+        request = StockLatestTradeRequest(symbol_or_symbols=symbol, feed=feed)
         raw: Any = self._read("get_stock_latest_trade", lambda: self._data.get_stock_latest_trade(request))
         trade = raw.get(symbol) if isinstance(raw, dict) else None
         if not trade:
             raise BrokerUnavailable(f"no latest trade for {symbol}")
         return Decimal(str(trade["p"]))
-
-
-def _none_if_not_found(call: Callable[[], Any]) -> Callable[[], Any]:
-    """A lookup whose 404 means "there is none", not an error."""
-
-    def lookup() -> Any:
-        try:
-            return call()
-        except APIError as exc:
-            if exc.status_code == 404:
-                return None
-            raise
-
-    return lookup
-
-
-def _message(exc: APIError) -> str:
-    try:
-        return str(exc.message)
-    except (ValueError, KeyError):
-        return f"HTTP {exc.status_code}"
-
-
-def download_daily_frames(settings: Settings, symbols: list[str], *, start: date, end: date) -> dict[str, pd.DataFrame]:
-    """Daily bars for a backtest (``bot backtest --source alpaca``), shaped like a loaded CSV directory."""
-    broker = AlpacaBroker(settings)
-    frames = {}
-    for symbol in symbols:
-        bars = broker.daily_bars(symbol, start, end)
-        frame = pd.DataFrame(
-            {
-                "open": [b.open for b in bars],
-                "high": [b.high for b in bars],
-                "low": [b.low for b in bars],
-                "close": [b.close for b in bars],
-                "volume": [b.volume for b in bars],
-            },
-            index=pd.Index([b.session for b in bars], name="date"),
-        )
-        frames[symbol] = frame
-    return frames

@@ -47,13 +47,38 @@ class Account:
     cash: Decimal
     equity: Decimal
     buying_power: Decimal
+    id: str = ""
+    non_marginable_buying_power: Decimal | None = None
+    trading_blocked: bool = False
+    account_blocked: bool = False
+    trade_suspended_by_user: bool = False
+
+    @property
+    def blocked_by(self) -> str | None:
+        """The flag that keeps the account from trading, if any."""
+        for name in ("account_blocked", "trading_blocked", "trade_suspended_by_user"):
+            if getattr(self, name):
+                return name
+        return None if self.status == "ACTIVE" else f"status_{self.status}"
+
+    @property
+    def spendable(self) -> Decimal:
+        """What a buy may cost without borrowing: the least of cash, buying power and cash buying power."""
+        limits = [self.cash, self.buying_power]
+        if self.non_marginable_buying_power is not None:
+            limits.append(self.non_marginable_buying_power)
+        return max(min(limits), Decimal(0))
 
 
 @dataclass(frozen=True, slots=True)
 class Position:
     symbol: str
-    qty: Decimal
+    qty: Decimal  # negative for a short position
     avg_entry_price: Decimal
+
+    @property
+    def long_qty(self) -> Decimal:
+        return max(self.qty, Decimal(0))
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,6 +122,10 @@ class Broker(Protocol):
         ...
 
     def cancel(self, order_id: str) -> None: ...
+
+    def forbid_shorting(self) -> bool:
+        """Make the account long-only (``no_shorting``); True when it was changed."""
+        ...
 
     def daily_bars(self, symbol: str, start: date, end: date) -> list[DailyBar]:
         """Completed regular-session bars, oldest first."""

@@ -1,0 +1,61 @@
+"""The rows the ledger stores, as frozen values."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class OrderRecord:
+    client_order_id: str
+    broker_order_id: str
+    symbol: str
+    side: str
+    intent: str
+    season: int
+    qty: Decimal
+    time_in_force: str
+    status: str
+    filled_qty: Decimal
+    reason: str
+    submitted_at: datetime
+    updated_at: datetime
+    rejection: str = ""  # why the broker refused it at submission (RejectionKind), else empty
+
+
+@dataclass(frozen=True, slots=True)
+class OutsideChange:
+    """The broker's position differed from the bot's: what was seen, and what the bot adopted (negative: sold)."""
+
+    observed_at: datetime
+    symbol: str
+    season: int
+    broker_qty: Decimal
+    ledger_qty: Decimal
+    adopted_qty: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class FillRecord:
+    client_order_id: str
+    cum_qty: Decimal
+    symbol: str
+    side: str
+    intent: str
+    season: int
+    qty: Decimal
+    price: Decimal
+    filled_at: datetime
+    session: date
+    benchmark_price: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    session: date
+    equity: Decimal
+    position_qty: Decimal
+    position_value: Decimal
+    benchmark_value: Decimal

@@ -1,0 +1,250 @@
+"""The orders the bot sent and their fills: submit once, follow, record, and say what the broker holds for us.
+
+Order records follow the broker at once (status, filled quantity). A fill's priced record waits until the
+benchmark's minute bars around it are on the SIP tape (16 minutes on the free plan), so that both legs are
+scored on official prices; until then the order record already counts toward the bot's position.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from bot.broker.base import Broker, Order, OrderRequest
+from bot.engine.policy import FINAL, Attempt
+from bot.errors import BrokerUnavailable, OrderRejected, RejectionKind
+from bot.ledger import FillRecord, Ledger, OrderRecord
+from bot.market import venue
+from bot.market.calendar import NEW_YORK
+from bot.money import price
+from bot.orders import Intent
+from bot.season_calendar import TradingCalendar
+from strategies.params import BreakoutParams
+
+MINUTE = timedelta(minutes=1)
+BENCHMARK_WINDOW = 5 * MINUTE
+
+
+def order_session(time_in_force: str, at: datetime, calendar: TradingCalendar) -> date | None:
+    """The session an order sent at ``at`` executes in, by Alpaca's rules."""
+    today = calendar.session(at.astimezone(NEW_YORK).date())
+    if time_in_force == "cls" and today is not None:
+        if at < venue.cls_cutoff(today):
+            return today.day
+        following = calendar.next_after(today.day)
+        return following.day if following else None
+    upcoming = calendar.current_or_next(at)
+    return upcoming.day if upcoming else None
+
+
+class OrderDesk:
+    def __init__(self, broker: Broker, ledger: Ledger, params: BreakoutParams, log: Any) -> None:
+        self.broker, self.ledger, self.params, self.log = broker, ledger, params, log
+
+    # What was tried
+
+    def attempts(self, season: int, intent: Intent, calendar: TradingCalendar) -> list[Attempt]:
+        records = [o for o in self.ledger.orders() if o.season == season and o.intent == intent.value]
+        return [
+            Attempt(
+                number=int(r.client_order_id.rsplit("-", 1)[-1]),
+                status=r.status,
+                filled_qty=r.filled_qty,
+                time_in_force=r.time_in_force,
+                session=order_session(r.time_in_force, r.submitted_at, calendar),
+                reason=r.reason,
+                rejection=RejectionKind(r.rejection) if r.rejection else None,
+            )
+            for r in sorted(records, key=lambda r: int(r.client_order_id.rsplit("-", 1)[-1]))
+        ]
+
+    def bot_quantity(self) -> Decimal:
+        """Shares the bot's own orders hold, from the order records (ahead of the priced fill records)."""
+        held = Decimal(0)
+        for record in self.ledger.orders():
+            if record.symbol == self.params.symbol:
+                held += record.filled_qty if record.side == "buy" else -record.filled_qty
+        adopted = sum((c.adopted_qty for c in self.ledger.outside_changes()), Decimal(0))
+        return held + adopted
+
+    def any_live(self) -> bool:
+        return any(r.status not in FINAL for r in self.ledger.orders())
+
+    def fills_pending(self) -> bool:
+        return any(self.ledger.filled_qty(r.client_order_id) < r.filled_qty for r in self.ledger.orders())
+
+    # Sending
+
+    def submit(self, request: OrderRequest, intent: Intent, season: int, reason: str, now: datetime) -> bool:
+        """Send once; True when the broker took it. A refusal is recorded with its kind and logged."""
+        try:
+            order = self.broker.submit(request)
+        except OrderRejected as exc:
+            self.ledger.upsert_order(
+                OrderRecord(
+                    request.client_order_id,
+                    "",
+                    request.symbol,
+                    request.side.value,
+                    intent.value,
+                    season,
+                    Decimal(request.qty),
+                    request.time_in_force.value,
+                    "rejected",
+                    Decimal(0),
+                    reason,
+                    now,
+                    now,
+                    exc.kind.value,
+                )
+            )
+            self.log.error(
+                "order_rejected", client_order_id=request.client_order_id, cause=str(exc), rejection=exc.kind.value
+            )
+            return False
+        self.record_order(order, intent, season, reason)
+        self.log.info(
+            "order_submitted",
+            client_order_id=order.client_order_id,
+            symbol=order.symbol,
+            side=order.side,
+            qty=str(order.qty),
+            time_in_force=order.time_in_force,
+            status=order.status,
+            reason=reason,
+            broker_order_id=order.id,
+        )
+        return True
+
+    def record_order(self, order: Order, intent: Intent, season: int, reason: str) -> bool:
+        return self.ledger.upsert_order(
+            OrderRecord(
+                client_order_id=order.client_order_id,
+                broker_order_id=order.id,
+                symbol=order.symbol,
+                side=order.side,
+                intent=intent.value,
+                season=season,
+                qty=order.qty,
+                time_in_force=order.time_in_force,
+                status=order.status,
+                filled_qty=order.filled_qty,
+                reason=reason,
+                submitted_at=order.submitted_at,
+                updated_at=order.updated_at,
+            )
+        )
+
+    # Following
+
+    def follow_open_orders(self, now: datetime, calendar: TradingCalendar) -> list[tuple[Intent, int]]:
+        """Refresh every order still working or with fills not yet recorded; return the exits that filled."""
+        closed: list[tuple[Intent, int]] = []
+        for record in self.ledger.orders():
+            if not record.broker_order_id:
+                continue  # refused at submission: nothing at the broker
+            if record.status in FINAL and self.ledger.filled_qty(record.client_order_id) == record.filled_qty:
+                continue
+            order = self.broker.order_by_client_id(record.client_order_id)
+            if order is None:
+                continue
+            intent = Intent(record.intent)
+            if self.record_order(order, intent, record.season, record.reason) and order.status != record.status:
+                self.log.info(
+                    "order_update",
+                    client_order_id=order.client_order_id,
+                    status=order.status,
+                    previous_status=record.status,
+                    filled_qty=str(order.filled_qty),
+                    reason=_update_reason(order),
+                )
+            if self.record_fills(order, intent, record.season, now, calendar) and intent is Intent.EXIT:
+                closed.append((intent, record.season))
+        return closed
+
+    def record_fills(self, order: Order, intent: Intent, season: int, now: datetime, calendar: TradingCalendar) -> bool:
+        recorded = [f for f in self.ledger.fills() if f.client_order_id == order.client_order_id]
+        recorded_qty = sum((f.qty for f in recorded), Decimal(0))
+        new_qty = order.filled_qty - recorded_qty
+        if new_qty <= 0 or order.filled_avg_price is None:
+            return False
+        filled_at = order.filled_at or order.updated_at
+        window = self._benchmark_window(filled_at, calendar)
+        if window[1] > now - venue.DATA_SETTLED_AFTER_CLOSE:
+            return False  # the benchmark's official prices at the fill are not on the tape yet
+        recorded_cost = sum((f.qty * f.price for f in recorded), Decimal(0))
+        fill_price = price((order.filled_avg_price * order.filled_qty - recorded_cost) / new_qty)
+        benchmark_price = self._benchmark_price_at(filled_at, window)
+        fill = FillRecord(
+            client_order_id=order.client_order_id,
+            cum_qty=order.filled_qty,
+            symbol=order.symbol,
+            side=order.side,
+            intent=intent.value,
+            season=season,
+            qty=new_qty,
+            price=fill_price,
+            filled_at=filled_at,
+            session=filled_at.astimezone(NEW_YORK).date(),
+            benchmark_price=benchmark_price,
+        )
+        if not self.ledger.add_fill(fill):
+            return False
+        self.log.info(
+            "fill",
+            symbol=order.symbol,
+            side=order.side,
+            qty=str(new_qty),
+            price=str(fill_price),
+            client_order_id=order.client_order_id,
+            filled_at=filled_at.isoformat(),
+            cum_qty=str(order.filled_qty),
+            order_qty=str(order.qty),
+            benchmark=self.params.benchmark,
+            benchmark_price=str(benchmark_price),
+        )
+        return True
+
+    @staticmethod
+    def _benchmark_window(moment: datetime, calendar: TradingCalendar) -> tuple[datetime, datetime]:
+        session = calendar.session(moment.astimezone(NEW_YORK).date())
+        if session is not None and moment >= session.closes_at:
+            return session.closes_at - BENCHMARK_WINDOW, session.closes_at - MINUTE
+        start = moment.replace(second=0, microsecond=0)
+        return start, start + BENCHMARK_WINDOW
+
+    def _benchmark_price_at(self, moment: datetime, window: tuple[datetime, datetime]) -> Decimal:
+        """The benchmark's price at a fill: the open of that minute, or the close for a fill at the close.
+
+        Without minute bars it falls back to the last daily close on or before the fill's session.
+        """
+        symbol = self.params.benchmark
+        bars = self.broker.minute_bars(symbol, *window)
+        at_close = window[1] < moment
+        if bars:
+            return price(bars[-1].close if at_close else bars[0].open)
+        day = moment.astimezone(NEW_YORK).date()
+        daily = [b for b in self.broker.daily_bars(symbol, day - timedelta(days=10), day) if b.session <= day]
+        if not at_close:
+            daily = [b for b in daily if b.session < day]
+        if not daily:
+            raise BrokerUnavailable(f"no {symbol} prices around {moment.isoformat()} for the benchmark leg")
+        fallback = price(daily[-1].close)
+        source = f"close_of_{daily[-1].session.isoformat()}"
+        self.log.warning(
+            "benchmark_price_fallback", symbol=symbol, at=moment.isoformat(), source=source, price=str(fallback)
+        )
+        return fallback
+
+
+def _update_reason(order: Order) -> str | None:
+    if order.status == "expired":
+        return f"{order.time_in_force}_order_expired_unfilled" if order.filled_qty == 0 else "remainder_expired"
+    if order.status == "canceled":
+        return "canceled_by_broker"
+    if order.status == "rejected":
+        return "rejected_after_acceptance"
+    if order.status == "partially_filled":
+        return "partial_fill"
+    return None

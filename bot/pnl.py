@@ -1,0 +1,108 @@
+"""Daily P&L snapshots and the closed-trade score, from the ledger and the broker's settled daily bars."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from bot.broker.base import Broker
+from bot.ledger import Ledger, Snapshot
+from bot.market import venue
+from bot.money import cents, pct, price
+from bot.round_trips import OpenTrade, closed_round_trips, holdings_at
+from bot.scoring import claim_holds
+from bot.season_calendar import TradingCalendar
+from strategies.params import BreakoutParams
+
+_warned: set[str] = set()
+
+
+def _settled_session(now: datetime, calendar: TradingCalendar) -> Any:
+    """The latest session whose daily bar is final (a partial bar for today is never a closed session)."""
+    closed = calendar.last_closed(now)
+    while closed is not None and not venue.data_settled(now, closed):
+        closed = calendar.previous_before(closed.day)
+    return closed
+
+
+def take_snapshot(
+    ledger: Ledger,
+    broker: Broker,
+    params: BreakoutParams,
+    now: datetime,
+    calendar: TradingCalendar,
+    trade: OpenTrade | None,
+    log: Any,
+) -> None:
+    closed = _settled_session(now, calendar)
+    if closed is None or ledger.has_snapshot(closed.day):
+        return
+    first = ledger.fact("first_session")
+    if first is None:
+        # Sessions that closed before the bot first ran are not ours to score.
+        ledger.remember("first_session", (calendar.next_after(closed.day) or closed).day.isoformat())
+        return
+    if closed.day < date.fromisoformat(first):
+        return
+    symbol_bars = [b for b in broker.daily_bars(params.symbol, closed.day, closed.day) if b.session == closed.day]
+    benchmark_bars = [b for b in broker.daily_bars(params.benchmark, closed.day, closed.day) if b.session == closed.day]
+    if not symbol_bars or not benchmark_bars:
+        key = f"snap:{closed.day}"
+        if key not in _warned:
+            _warned.add(key)
+            log.warning(
+                "bars_missing",
+                session=closed.day.isoformat(),
+                symbol=params.symbol if not symbol_bars else params.benchmark,
+            )
+        return
+    close, benchmark_close = price(symbol_bars[-1].close), price(benchmark_bars[-1].close)
+    held, cash_flow = holdings_at(ledger, params.symbol, closed.closes_at)
+    start_equity = Decimal(ledger.fact("start_equity") or "0")
+    equity = start_equity + cash_flow + held * close
+    benchmark_value = Decimal(0)
+    if trade is not None and held > 0:
+        benchmark_value = held * trade.entry_price * benchmark_close / trade.benchmark_entry_price
+    ledger.add_snapshot(Snapshot(closed.day, equity, held, held * close, benchmark_value))
+    if trade is not None and held > 0:
+        mine = close / trade.entry_price - 1
+        theirs = benchmark_close / trade.benchmark_entry_price - 1
+        log.info(
+            "pnl",
+            session=closed.day.isoformat(),
+            symbol=params.symbol,
+            position_qty=str(held),
+            close=str(close),
+            position_value=str(cents(held * close)),
+            unrealized_pnl=str(cents(held * (close - trade.entry_price))),
+            symbol_return_pct=str(pct(mine)),
+            benchmark=params.benchmark,
+            benchmark_close=str(benchmark_close),
+            benchmark_return_pct=str(pct(theirs)),
+            excess_return_pct=str(pct(mine - theirs)),
+            ratio=str(round(mine / theirs, 4)) if theirs != 0 else None,
+            equity=str(cents(equity)),
+        )
+
+
+def log_trade_closed(ledger: Ledger, params: BreakoutParams, season: int, log: Any) -> None:
+    trip = next((trip for s, trip in closed_round_trips(ledger, params) if s == season), None)
+    if trip is None:
+        return
+    log.info(
+        "trade_closed",
+        symbol=trip.symbol,
+        season=season,
+        qty=trip.qty,
+        entry_date=trip.entry_session.isoformat(),
+        entry_price=str(trip.entry_price),
+        exit_date=trip.exit_session.isoformat(),
+        exit_price=str(trip.exit_price),
+        realized_pnl=str(trip.pnl),
+        return_pct=str(pct(trip.return_ratio)),
+        benchmark=params.benchmark,
+        benchmark_return_pct=str(pct(trip.benchmark_return_ratio)),
+        excess_return_pct=str(pct(trip.return_ratio - trip.benchmark_return_ratio)),
+        claim_holds=claim_holds(trip.return_ratio, trip.benchmark_return_ratio),
+    )

@@ -1,0 +1,87 @@
+"""`bot run`, `report` and `health` against what a real account throws at them: revoked keys, someone else's
+ledger, the demo's ledger, and a pass that cannot trade."""
+
+from __future__ import annotations
+
+import json
+import signal
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from bot.ledger import Ledger
+from tests.processes import clean_environment, run_bot, start_exchange
+
+KEY, SECRET = "PKVENUE", "venue-secret-91c3e0"
+
+
+@pytest.fixture
+def exchange(tmp_path: Path) -> Iterator[str]:
+    process, url = start_exchange("--start", "2023-12-11", "--end", "2023-12-15", "--speed", "60")
+    yield url
+    process.send_signal(signal.SIGTERM)
+    assert process.wait(timeout=10) == 0
+
+
+def settings(tmp_path: Path, url: str, secret: str = SECRET) -> dict[str, str]:
+    return clean_environment(
+        BOT_DATA_DIR=str(tmp_path / "data"),
+        LOG_FORMAT="json",
+        APCA_API_KEY_ID=KEY,
+        APCA_API_SECRET_KEY=secret,
+        APCA_API_BASE_URL=url,
+        APCA_API_DATA_URL=url,
+    )
+
+
+def test_revoked_keys_stop_the_bot_with_exit_2_naming_the_variables(tmp_path: Path, exchange: str) -> None:
+    assert run_bot("run", "--once", env=settings(tmp_path, exchange)).returncode == 0
+    revoked = run_bot("run", "--once", env=settings(tmp_path, exchange, secret="revoked-secret-000000"))
+    assert revoked.returncode == 2
+    assert "APCA_API_KEY_ID and APCA_API_SECRET_KEY" in revoked.stderr and "HTTP 401" in revoked.stderr
+    assert "Traceback" not in revoked.stderr
+    assert "revoked-secret-000000" not in revoked.stdout + revoked.stderr and SECRET not in revoked.stderr
+
+
+def test_run_refuses_the_demos_ledger_and_another_accounts(tmp_path: Path, exchange: str) -> None:
+    env = settings(tmp_path, exchange)
+    ledger_file = tmp_path / "data" / "ledger.sqlite"
+    ledger_file.parent.mkdir(parents=True)
+    demo = Ledger(ledger_file)
+    demo.remember("demo", "true")
+    demo.close()
+    refused = run_bot("run", "--once", env=env)
+    assert refused.returncode == 2 and "is the demo's" in refused.stderr and "BOT_DATA_DIR" in refused.stderr
+    ledger_file.unlink()
+    other = Ledger(ledger_file)
+    other.remember("account_id", "11111111-2222-3333-4444-555555555555")
+    other.remember("account_url", "https://paper-api.alpaca.markets")
+    other.close()
+    refused = run_bot("run", "--once", env=env)
+    assert refused.returncode == 2
+    assert "belongs to account 11111111-2222-3333-4444-555555555555" in refused.stderr
+    report = run_bot("report", env=env)
+    assert report.returncode == 2 and "was written against https://paper-api.alpaca.markets" in report.stderr
+
+
+def test_run_sets_no_shorting_on_the_account(tmp_path: Path, exchange: str) -> None:
+    once = run_bot("run", "--once", env=settings(tmp_path, exchange))
+    configured = [json.loads(line) for line in once.stdout.splitlines() if "account_configured" in line]
+    assert configured and configured[0]["no_shorting"] is True and configured[0]["changed"] is True
+    again = run_bot("run", "--once", env=settings(tmp_path, exchange))
+    assert [json.loads(line)["changed"] for line in again.stdout.splitlines() if "account_configured" in line] == [
+        False
+    ]
+
+
+def test_health_fails_with_the_cause_while_the_bot_cannot_trade(tmp_path: Path) -> None:
+    env = clean_environment(BOT_DATA_DIR=str(tmp_path / "data"))
+    (tmp_path / "data").mkdir()
+    beat = {"at": datetime.now(UTC).isoformat(), "problems": {"account_blocked": "trading_blocked"}}
+    (tmp_path / "data" / "heartbeat.json").write_text(json.dumps(beat))
+    health = run_bot("health", env=env)
+    assert health.returncode == 1 and "account_blocked: trading_blocked" in health.stdout
+    (tmp_path / "data" / "heartbeat.json").write_text(json.dumps({**beat, "problems": {}}))
+    assert run_bot("health", env=env).returncode == 0
