@@ -16,8 +16,9 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
+# Two workers (pytest-xdist): the machine has two cores and the season-long suites are CPU-bound.
 test: lint
-	$(BIN)/pytest
+	$(BIN)/pytest -n 2
 
 demo: $(STAMP)
 	$(BIN)/bot demo
