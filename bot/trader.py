@@ -72,11 +72,11 @@ class Trader:
         take_snapshot(self.ledger, self.broker, self.params, now, calendar, self.open_trade(calendar), self.log)
         if self._blocked(account):
             return next_wake(now, calendar, self.params.trigger, self.desk.any_live() or self.desk.fills_pending())
-        trade = self.open_trade(calendar)
-        if trade is not None:
+        trade, held = self.open_trade(calendar), self.desk.bot_quantity()
+        if trade is not None and held > 0:
             self._exit_if_due(now, calendar, trade, broker_long)
-        elif self.desk.bot_quantity() > 0:
-            pass  # an entry filled but its priced fill waits for the benchmark's official prices
+        elif trade is not None or held > 0:
+            pass  # a fill's priced record waits for the benchmark's official prices: nothing to decide yet
         elif self.params.trigger is Trigger.INTRADAY:
             self._intraday_entry_if_due(now, calendar, account)
         else:

@@ -35,6 +35,7 @@ def assert_one_clean_round_trip(h: Harness) -> None:
     ledger_fills = sorted((f.symbol, f.side, f.qty, f.price) for f in trader.ledger.fills())
     assert ledger_fills == exchange_fills
     assert scorecard_json(ledger_scorecard(trader.ledger, trader.params)) == expected_score()
+    assert not any('"event": "position_mismatch"' in line for line in h.log_lines())  # a clean season agrees
 
 
 @pytest.mark.parametrize(
