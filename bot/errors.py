@@ -6,6 +6,7 @@ BotError
 ├── DataError          a data file the user must fix (exit 2)
 └── BrokerError        the broker said no or could not be reached
     ├── BrokerUnavailable   transient: idempotent calls may retry
+    │   └── BrokerDataInvalid   an answer that fails validation: never recorded, asked again
     └── OrderRejected       permanent for that request: record it, never resend it
 """
 
@@ -42,6 +43,10 @@ class BrokerError(BotError):
 
 class BrokerUnavailable(BrokerError):
     pass
+
+
+class BrokerDataInvalid(BrokerUnavailable):
+    """The broker answered something impossible (a fill beyond the order, a price of 0, a future bar...)."""
 
 
 class OrderRejected(BrokerError):

@@ -12,6 +12,7 @@ from decimal import Decimal
 from typing import Any
 
 from bot.broker.base import Broker, Order, OrderRequest
+from bot.broker.validate import same_order
 from bot.engine.policy import FINAL, Attempt
 from bot.errors import BrokerUnavailable, OrderRejected, RejectionKind
 from bot.ledger import FillRecord, Ledger, OrderRecord
@@ -149,6 +150,7 @@ class OrderDesk:
             order = self.broker.order_by_client_id(record.client_order_id)
             if order is None:
                 continue
+            same_order(order, record.symbol, record.side, record.qty, record.time_in_force)
             intent = Intent(record.intent)
             if self.record_order(order, intent, record.season, record.reason) and order.status != record.status:
                 self.log.info(

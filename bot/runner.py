@@ -79,7 +79,7 @@ def run_loop(
     while not stop.is_set:
         try:
             wake_at = trader.tick()
-            now = trader.broker.clock().now
+            now = trader.now or wake_at
         except ShutdownRequested:
             break
         except CredentialsRefused as exc:

@@ -46,6 +46,7 @@ class Trader:
     def __init__(self, broker: Broker, ledger: Ledger, params: BreakoutParams, log: Any) -> None:
         self.broker, self.ledger, self.params, self.log = broker, ledger, params, log
         self.desk = OrderDesk(broker, ledger, params, log)
+        self.now: datetime | None = None  # the broker's time at the start of the last pass
         self.problems: dict[str, str] = {}  # what keeps the bot from trading now (bot health reports them)
         self._calendar: TradingCalendar | None = None
         self._calendar_day: date | None = None
@@ -56,7 +57,7 @@ class Trader:
 
     def tick(self) -> datetime:
         """Do what is due now; return the broker time of the next decision point."""
-        now = self.broker.clock().now
+        now = self.now = self.broker.clock().now
         calendar = self._calendar_for(now)
         account = self.broker.account()
         if not self._reconciled:

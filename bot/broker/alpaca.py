@@ -1,4 +1,4 @@
-"""alpaca-py behind the Broker protocol: the only module that imports alpaca.
+"""alpaca-py behind the Broker protocol (with alpaca_data.py and alpaca_transport.py, the only modules that import it).
 
 alpaca-py sets no HTTP timeout and retries 429/504 itself with fixed 3 s sleeps, POSTs included.
 Here its own retry is switched off and every request gets a timeout, so that tenacity owns all
@@ -16,20 +16,18 @@ from decimal import Decimal
 from typing import Any, TypeVar
 
 from alpaca.common.exceptions import APIError
-from alpaca.data.enums import Adjustment, DataFeed
+from alpaca.data.enums import DataFeed
 from alpaca.data.historical import StockHistoricalDataClient
-from alpaca.data.requests import StockBarsRequest, StockLatestTradeRequest
-from alpaca.data.timeframe import TimeFrame
 from alpaca.trading.client import TradingClient
 from alpaca.trading.enums import OrderSide
 from alpaca.trading.enums import TimeInForce as AlpacaTimeInForce
 from alpaca.trading.requests import GetCalendarRequest, MarketOrderRequest
 from tenacity import Retrying, retry_if_exception, stop_after_attempt, stop_after_delay
 
+from bot.broker.alpaca_data import AlpacaMarketData
 from bot.broker.alpaca_transport import (
     Backoff,
     SipRefused,
-    bar_session,
     decimal_or_zero,
     describe,
     error_code,
@@ -38,15 +36,21 @@ from bot.broker.alpaca_transport import (
     log_retry,
     none_if_not_found,
     parse_order,
-    parse_time,
     rejection_kind,
 )
 from bot.broker.base import Account, Clock, Order, OrderRequest, Position, SessionTimes
+from bot.broker.validate import (
+    as_requested,
+    checked_order,
+    number,
+    parse_time,
+    parsed,
+    required_number,
+)
 from bot.config import Settings
-from bot.errors import BrokerUnavailable, CredentialsRefused, OrderRejected
+from bot.errors import BrokerDataInvalid, BrokerUnavailable, CredentialsRefused, OrderRejected
 from bot.logs import get_logger
 from bot.market.calendar import NEW_YORK
-from strategies.bars import DailyBar, MinuteBar
 
 T = TypeVar("T")
 DUPLICATE_CLIENT_ORDER_ID = "client_order_id must be unique"
@@ -59,7 +63,7 @@ CREDENTIALS = "APCA_API_KEY_ID and APCA_API_SECRET_KEY"
 log = get_logger()
 
 
-class AlpacaBroker:
+class AlpacaBroker(AlpacaMarketData):
     def __init__(self, settings: Settings, *, sleep: Callable[[float], None] = time_module.sleep) -> None:
         alpaca = settings.alpaca
         alpaca.require_credentials()
@@ -94,6 +98,8 @@ class AlpacaBroker:
     def _read(self, operation: str, call: Callable[[], T]) -> T:
         try:
             return self._retrying(operation)(call)
+        except ValueError as exc:  # the SDK's JSON decoding of an HTML page, an empty body, a truncated answer
+            raise BrokerDataInvalid(f"{operation}: the answer is not JSON ({exc.__class__.__name__})") from None
         except Exception as exc:
             if is_transient(exc):
                 raise BrokerUnavailable(f"{operation}: broker unavailable ({describe(exc)})") from exc
@@ -111,11 +117,14 @@ class AlpacaBroker:
 
     def clock(self) -> Clock:
         raw: Any = self._read("get_clock", self._trading.get_clock)
-        clock = Clock(
-            now=parse_time(raw["timestamp"]),
-            is_open=bool(raw["is_open"]),
-            next_open=parse_time(raw["next_open"]),
-            next_close=parse_time(raw["next_close"]),
+        clock = parsed(
+            "clock",
+            lambda: Clock(
+                now=parse_time(raw["timestamp"]),
+                is_open=bool(raw["is_open"]),
+                next_open=parse_time(raw["next_open"]),
+                next_close=parse_time(raw["next_close"]),
+            ),
         )
         self._last_now = clock.now
         return clock
@@ -135,14 +144,18 @@ class AlpacaBroker:
 
     def account(self) -> Account:
         raw: Any = self._read("get_account", self._trading.get_account)
-        cash_power = raw.get("non_marginable_buying_power")
+        cash_power = raw.get("non_marginable_buying_power") if isinstance(raw, dict) else None
+        if not isinstance(raw, dict) or not raw.get("status"):
+            raise BrokerDataInvalid("account: field 'status' is missing")
         return Account(
             status=str(raw["status"]),
-            cash=decimal_or_zero(raw.get("cash")),
-            equity=decimal_or_zero(raw.get("equity")),
-            buying_power=decimal_or_zero(raw.get("buying_power")),
+            cash=required_number("account", raw, "cash", signed=True),  # negative on margin
+            equity=required_number("account", raw, "equity"),
+            buying_power=required_number("account", raw, "buying_power"),
             id=str(raw.get("id") or ""),
-            non_marginable_buying_power=decimal_or_zero(cash_power) if cash_power not in (None, "") else None,
+            non_marginable_buying_power=number("account", "non_marginable_buying_power", cash_power)
+            if cash_power not in (None, "")
+            else None,
             trading_blocked=bool(raw.get("trading_blocked")),
             account_blocked=bool(raw.get("account_blocked")),
             trade_suspended_by_user=bool(raw.get("trade_suspended_by_user")),
@@ -160,12 +173,23 @@ class AlpacaBroker:
         raw = self._read("get_open_position", none_if_not_found(lambda: self._trading.get_open_position(symbol)))
         if raw is None:
             return None
-        return Position(str(raw["symbol"]), decimal_or_zero(raw["qty"]), decimal_or_zero(raw["avg_entry_price"]))
+        position = parsed(
+            "position",
+            lambda: Position(str(raw["symbol"]), Decimal(str(raw["qty"])), decimal_or_zero(raw["avg_entry_price"])),
+        )
+        if position.symbol != symbol or not position.qty.is_finite():
+            raise BrokerDataInvalid(f"position: {position.symbol} {position.qty} for a request about {symbol}")
+        return position
 
     def order_by_client_id(self, client_order_id: str) -> Order | None:
         lookup = none_if_not_found(lambda: self._trading.get_order_by_client_id(client_order_id))
         raw = self._read("get_order_by_client_id", lookup)
-        return parse_order(raw) if raw is not None else None
+        if raw is None:
+            return None
+        order = parsed(f"order {client_order_id}", lambda: parse_order(raw))
+        if order.client_order_id != client_order_id:
+            raise BrokerDataInvalid(f"order {client_order_id}: the broker answered for {order.client_order_id}")
+        return checked_order(order)
 
     def cancel(self, order_id: str) -> None:
         def call() -> None:
@@ -187,6 +211,8 @@ class AlpacaBroker:
         """
         try:
             return self._retrying("submit_order")(lambda: self._submit_once(request))
+        except ValueError as exc:  # not JSON: whether it landed is found by the lookup on the next pass
+            raise BrokerDataInvalid(f"submit_order: the answer is not JSON ({exc.__class__.__name__})") from None
         except Exception as exc:
             if is_transient(exc):
                 raise BrokerUnavailable(f"submit_order: broker unavailable ({describe(exc)})") from exc
@@ -195,7 +221,7 @@ class AlpacaBroker:
     def _submit_once(self, request: OrderRequest) -> Order:
         existing = self.order_by_client_id(request.client_order_id)
         if existing is not None:
-            return existing
+            return as_requested(existing, request)
         order = MarketOrderRequest(
             symbol=request.symbol,
             qty=request.qty,
@@ -209,7 +235,7 @@ class AlpacaBroker:
             if exc.status_code == 422 and DUPLICATE_CLIENT_ORDER_ID in str(exc):
                 landed = self.order_by_client_id(request.client_order_id)
                 if landed is not None:
-                    return landed
+                    return as_requested(landed, request)
                 raise
             if is_transient(exc):
                 raise
@@ -220,77 +246,4 @@ class AlpacaBroker:
                 f"{request.client_order_id}: broker rejected the order (HTTP {exc.status_code}): {message}",
                 rejection_kind(exc.status_code, message),
             ) from exc
-        return parse_order(raw)
-
-    # Market data.
-
-    def _settled_horizon(self) -> datetime:
-        """The latest ``end`` free-plan SIP serves: 16 minutes before the broker's last known time."""
-        now = self._last_now or self.clock().now
-        return now - DATA_SETTLED
-
-    def daily_bars(self, symbol: str, start: date, end: date) -> list[DailyBar]:
-        """Daily bars from SIP (the official prices) with ``end`` clamped to what the free plan serves."""
-        first = datetime.combine(start, time(0), NEW_YORK)
-        last = datetime.combine(end, time(23, 59), NEW_YORK)
-        if self._feed_override is None:
-            last = max(min(last, self._settled_horizon()), first)
-        rows = self._bars(symbol, TimeFrame.Day, first, last)
-        return [
-            DailyBar(bar_session(r["t"]), float(r["o"]), float(r["h"]), float(r["l"]), float(r["c"]), float(r["v"]))
-            for r in rows
-        ]
-
-    def minute_bars(self, symbol: str, start: datetime, end: datetime) -> list[MinuteBar]:
-        rows = self._bars(symbol, TimeFrame.Minute, start, end)
-        return [
-            MinuteBar(parse_time(r["t"]), float(r["o"]), float(r["h"]), float(r["l"]), float(r["c"]), float(r["v"]))
-            for r in rows
-        ]
-
-    def _feed_for(self, end: datetime) -> DataFeed:
-        """SIP where the plan serves it (old enough, or asked for), else IEX's real-time tape."""
-        if self._feed_override is not None:
-            return self._feed_override
-        if self._sip_refused or end > self._settled_horizon():
-            return DataFeed.IEX
-        return DataFeed.SIP
-
-    def _bars(self, symbol: str, timeframe: TimeFrame, start: datetime, end: datetime) -> list[dict[str, Any]]:
-        feed = self._feed_for(end)
-        try:
-            return self._bars_from(symbol, timeframe, start, end, feed)
-        except SipRefused as refused:
-            if feed is not DataFeed.SIP:
-                raise BrokerUnavailable(f"get_stock_bars: {refused}") from refused
-            if self._feed_override is DataFeed.SIP:
-                raise CredentialsRefused(
-                    f"APCA_DATA_FEED=sip but the data plan refuses it ({refused}); unset it or use iex"
-                ) from refused
-            self._sip_refused = True
-            log.warning("data_feed_fallback", feed="iex", reason=str(refused))
-            return self._bars_from(symbol, timeframe, start, end, DataFeed.IEX)
-
-    def _bars_from(
-        self, symbol: str, timeframe: TimeFrame, start: datetime, end: datetime, feed: DataFeed
-    ) -> list[dict[str, Any]]:
-        request = StockBarsRequest(
-            symbol_or_symbols=symbol,
-            timeframe=timeframe,
-            start=start,
-            end=end,
-            feed=feed,
-            adjustment=Adjustment.RAW,
-        )
-        raw: Any = self._read("get_stock_bars", lambda: self._data.get_stock_bars(request))
-        rows: list[dict[str, Any]] = list(raw.get(symbol) or []) if isinstance(raw, dict) else []
-        return rows
-
-    def latest_price(self, symbol: str) -> Decimal:
-        feed = self._feed_override or DataFeed.IEX
-        request = StockLatestTradeRequest(symbol_or_symbols=symbol, feed=feed)
-        raw: Any = self._read("get_stock_latest_trade", lambda: self._data.get_stock_latest_trade(request))
-        trade = raw.get(symbol) if isinstance(raw, dict) else None
-        if not trade:
-            raise BrokerUnavailable(f"no latest trade for {symbol}")
-        return Decimal(str(trade["p"]))
+        return as_requested(parsed(f"order {request.client_order_id}", lambda: parse_order(raw)), request)

@@ -5,20 +5,18 @@ from __future__ import annotations
 
 import time as time_module
 from collections.abc import Callable
-from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-import pandas as pd
 import requests
 from alpaca.common.exceptions import APIError
 from tenacity import RetryCallState
 from tenacity.wait import wait_random_exponential
 
 from bot.broker.base import Order
+from bot.broker.validate import parse_time
 from bot.errors import RejectionKind
 from bot.logs import get_logger
-from bot.market.calendar import NEW_YORK
 
 TRANSIENT_STATUSES = frozenset({429, 500, 502, 503, 504})
 MAX_RETRY_AFTER_SECONDS = 60.0
@@ -111,10 +109,6 @@ def decimal_or_zero(value: Any) -> Decimal:
     return Decimal(str(value)) if value not in (None, "") else Decimal(0)
 
 
-def parse_time(value: Any) -> datetime:
-    return pd.Timestamp(value).to_pydatetime()
-
-
 def parse_order(raw: dict[str, Any]) -> Order:
     avg = raw.get("filled_avg_price")
     return Order(
@@ -131,11 +125,6 @@ def parse_order(raw: dict[str, Any]) -> Order:
         updated_at=parse_time(raw.get("updated_at") or raw["created_at"]),
         filled_at=parse_time(raw["filled_at"]) if raw.get("filled_at") else None,
     )
-
-
-def bar_session(raw_time: Any) -> date:
-    stamp = pd.Timestamp(raw_time)
-    return stamp.tz_convert(NEW_YORK).date() if stamp.tzinfo else stamp.date()
 
 
 def none_if_not_found(call: Callable[[], Any]) -> Callable[[], Any]:

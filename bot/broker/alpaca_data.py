@@ -1,0 +1,110 @@
+"""Market data through alpaca-py: SIP for what the bot decides and scores on, clamped for the free plan."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date, datetime, time, timedelta
+from decimal import Decimal
+from typing import Any, TypeVar
+
+from alpaca.data.enums import Adjustment, DataFeed
+from alpaca.data.historical import StockHistoricalDataClient
+from alpaca.data.requests import StockBarsRequest, StockLatestTradeRequest
+from alpaca.data.timeframe import TimeFrame
+
+from bot.broker.alpaca_transport import SipRefused
+from bot.broker.base import Clock
+from bot.broker.validate import daily_bars_from, minute_bars_from, number, parsed
+from bot.errors import BrokerUnavailable, CredentialsRefused
+from bot.logs import get_logger
+from bot.market.calendar import NEW_YORK
+from strategies.bars import DailyBar, MinuteBar
+
+T = TypeVar("T")
+DATA_SETTLED = timedelta(minutes=16)  # free-plan SIP answers only for an end at least 15 minutes ago
+
+log = get_logger()
+
+
+class AlpacaMarketData:
+    """The market-data half of the adapter; AlpacaBroker sets these attributes."""
+
+    _data: StockHistoricalDataClient
+    _feed_override: DataFeed | None
+    _sip_refused: bool
+    _last_now: datetime | None
+
+    def clock(self) -> Clock:
+        raise NotImplementedError
+
+    def _read(self, operation: str, call: Callable[[], T]) -> T:
+        raise NotImplementedError
+
+    # Market data.
+
+    def _settled_horizon(self) -> datetime:
+        """The latest ``end`` free-plan SIP serves: 16 minutes before the broker's last known time."""
+        now = self._last_now or self.clock().now
+        return now - DATA_SETTLED
+
+    def daily_bars(self, symbol: str, start: date, end: date) -> list[DailyBar]:
+        """Daily bars from SIP (the official prices) with ``end`` clamped to what the free plan serves."""
+        first = datetime.combine(start, time(0), NEW_YORK)
+        last = datetime.combine(end, time(23, 59), NEW_YORK)
+        if self._feed_override is None:
+            last = max(min(last, self._settled_horizon()), first)
+        rows = self._bars(symbol, TimeFrame.Day, first, last)
+        horizon = (self._last_now or self.clock().now).astimezone(NEW_YORK).date()
+        return daily_bars_from(symbol, rows, start, min(end, horizon))
+
+    def minute_bars(self, symbol: str, start: datetime, end: datetime) -> list[MinuteBar]:
+        return minute_bars_from(symbol, self._bars(symbol, TimeFrame.Minute, start, end), start, end)
+
+    def _feed_for(self, end: datetime) -> DataFeed:
+        """SIP where the plan serves it (old enough, or asked for), else IEX's real-time tape."""
+        if self._feed_override is not None:
+            return self._feed_override
+        if self._sip_refused or end > self._settled_horizon():
+            return DataFeed.IEX
+        return DataFeed.SIP
+
+    def _bars(self, symbol: str, timeframe: TimeFrame, start: datetime, end: datetime) -> list[dict[str, Any]]:
+        feed = self._feed_for(end)
+        try:
+            return self._bars_from(symbol, timeframe, start, end, feed)
+        except SipRefused as refused:
+            if feed is not DataFeed.SIP:
+                raise BrokerUnavailable(f"get_stock_bars: {refused}") from refused
+            if self._feed_override is DataFeed.SIP:
+                raise CredentialsRefused(
+                    f"APCA_DATA_FEED=sip but the data plan refuses it ({refused}); unset it or use iex"
+                ) from refused
+            self._sip_refused = True
+            log.warning("data_feed_fallback", feed="iex", reason=str(refused))
+            return self._bars_from(symbol, timeframe, start, end, DataFeed.IEX)
+
+    def _bars_from(
+        self, symbol: str, timeframe: TimeFrame, start: datetime, end: datetime, feed: DataFeed
+    ) -> list[dict[str, Any]]:
+        request = StockBarsRequest(
+            symbol_or_symbols=symbol,
+            timeframe=timeframe,
+            start=start,
+            end=end,
+            feed=feed,
+            adjustment=Adjustment.RAW,
+        )
+        raw: Any = self._read("get_stock_bars", lambda: self._data.get_stock_bars(request))
+        rows: list[dict[str, Any]] = list(raw.get(symbol) or []) if isinstance(raw, dict) else []
+        return rows
+
+    def latest_price(self, symbol: str) -> Decimal:
+        feed = self._feed_override or DataFeed.IEX
+        request = StockLatestTradeRequest(symbol_or_symbols=symbol, feed=feed)
+        raw: Any = self._read("get_stock_latest_trade", lambda: self._data.get_stock_latest_trade(request))
+        trade = raw.get(symbol) if isinstance(raw, dict) else None
+        if not trade:
+            raise BrokerUnavailable(f"no latest trade for {symbol}")
+        return parsed(
+            f"{symbol} latest trade", lambda: number(f"{symbol} latest trade", "p", trade["p"], positive=True)
+        )
