@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import sqlite3
 import sys
 from collections.abc import Callable, Sequence
 
-from bot.config import Settings, load_settings
+from bot.config import Settings, load_settings, scrub_secrets
 from bot.errors import BotError
 
 Command = Callable[[argparse.Namespace, Settings], int]
@@ -64,8 +65,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         settings = load_settings()
         return handlers[args.command](args, settings)
     except BotError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {scrub_secrets(str(exc))}", file=sys.stderr)
         return exc.exit_code
+    except (OSError, sqlite3.Error) as exc:  # a local file the user must fix: unwritable, full, misplaced
+        if type(exc).__module__.startswith(("requests", "urllib3")):
+            print(f"error: broker unreachable: {scrub_secrets(str(exc))}", file=sys.stderr)
+            return 3
+        where = getattr(exc, "filename", None) or "BOT_DATA_DIR"
+        print(f"error: {where}: {scrub_secrets(str(exc))} (fix the file or BOT_DATA_DIR)", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         return 130
 

@@ -284,3 +284,13 @@ def load_settings() -> Settings:
                 message = message.replace(secret, "[redacted]")
         raise ConfigError(message)
     return Settings(strategy, alpaca, runtime)
+
+
+def scrub_secrets(text: str) -> str:
+    """``text`` with any configured key value replaced (for messages built from broker answers)."""
+    sources = _raw_sources()
+    for name in SECRET_VARIABLES:
+        secret = sources.get(name, "").strip()
+        if len(secret) >= 6:
+            text = text.replace(secret, "[redacted]")
+    return text

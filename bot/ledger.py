@@ -6,6 +6,7 @@ Every write is one transaction; a crash leaves either the whole row or nothing. 
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -13,6 +14,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
 
+from bot.errors import ConfigError
 from bot.ledger_records import FillRecord, OrderRecord, OutsideChange, Snapshot
 
 __all__ = ["FillRecord", "Ledger", "OrderRecord", "OutsideChange", "Snapshot"]
@@ -72,12 +74,23 @@ MIGRATIONS = ("ALTER TABLE orders ADD COLUMN rejection TEXT NOT NULL DEFAULT ''"
 
 class Ledger:
     def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         self.path = path
-        self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=FULL")
-        self._db.execute("PRAGMA busy_timeout=5000")
+        if not path.exists():
+            os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))  # private before SQLite writes a byte
+        try:
+            self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=FULL")
+            self._db.execute("PRAGMA busy_timeout=5000")
+            self._create()
+        except sqlite3.DatabaseError as exc:
+            raise ConfigError(
+                f"{path} is not a readable ledger ({exc}); move it away and start the bot again: it adopts the "
+                "broker's orders of the seasons around now"
+            ) from None
+
+    def _create(self) -> None:
         with self._transaction():
             for statement in SCHEMA.split(";"):
                 if statement.strip():

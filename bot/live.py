@@ -13,10 +13,11 @@ from bot.broker.alpaca import AlpacaBroker
 from bot.chart import write_hold_chart
 from bot.config import Settings
 from bot.errors import BrokerError, ConfigError
+from bot.instance_lock import InstanceLock
 from bot.ledger import Ledger
 from bot.logs import configure_logging, get_logger
 from bot.report import ledger_scorecard
-from bot.runner import StopSignal, read_heartbeat, run_loop
+from bot.runner import StopSignal, read_heartbeat, run_loop, write_heartbeat
 from bot.scoring import render_table, scorecard_json
 from bot.trader import Trader
 
@@ -77,6 +78,15 @@ def trade(
     log.info("startup", version=__version__, settings=settings.redacted(), once=once)
     if settings.alpaca.is_live:
         log.warning("live_trading_enabled", message="ALLOW_LIVE_TRADING=true: orders go to the LIVE account")
+    with InstanceLock(settings.runtime.data_dir):
+        return _trade_locked(settings, log, stop, once=once, finished=finished, demo=demo)
+
+
+def _trade_locked(
+    settings: Settings, log: Any, stop: StopSignal, *, once: bool, finished: Callable[[], bool], demo: bool
+) -> int:
+    # Recording must work before anything is sent: a local-file fault stops here, not after an order.
+    write_heartbeat(settings.runtime.data_dir, state="starting", problems={})
     broker = AlpacaBroker(settings, sleep=stop.sleep_or_raise)
     account = broker.account()
     if account.status not in TRADABLE_ACCOUNT_STATUSES:

@@ -58,11 +58,16 @@ class StopSignal:
 
 def write_heartbeat(data_dir: Path, **fields: Any) -> None:
     """Atomically replace the heartbeat file that ``bot health`` reads."""
-    data_dir.mkdir(parents=True, exist_ok=True)
+    data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     target = data_dir / HEARTBEAT_FILE
     temporary = target.with_suffix(f".{os.getpid()}.tmp")
-    temporary.write_text(json.dumps({"at": datetime.now(UTC).isoformat(), **fields}))
-    temporary.replace(target)
+    with os.fdopen(os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as handle:
+        handle.write(json.dumps({"at": datetime.now(UTC).isoformat(), **fields}))
+    try:
+        temporary.replace(target)
+    except OSError:
+        temporary.unlink(missing_ok=True)
+        raise
 
 
 def run_loop(

@@ -4,12 +4,15 @@ ledger, the demo's ledger, and a pass that cannot trade."""
 from __future__ import annotations
 
 import json
+import os
 import signal
+import stat
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+import requests
 
 from bot.ledger import Ledger
 from tests.processes import clean_environment, run_bot, start_exchange
@@ -85,3 +88,43 @@ def test_health_fails_with_the_cause_while_the_bot_cannot_trade(tmp_path: Path) 
     assert health.returncode == 1 and "account_blocked: trading_blocked" in health.stdout
     (tmp_path / "data" / "heartbeat.json").write_text(json.dumps({**beat, "problems": {}}))
     assert run_bot("health", env=env).returncode == 0
+
+
+def test_a_second_bot_on_the_same_data_directory_is_refused_naming_the_holder(tmp_path: Path, exchange: str) -> None:
+    from bot.instance_lock import InstanceLock
+
+    with InstanceLock(tmp_path / "data"):  # the first bot, alive in this process
+        second = run_bot("run", "--once", env=settings(tmp_path, exchange))
+    assert second.returncode == 2
+    assert f"is in use by another bot (pid {os.getpid()})" in second.stderr and "Traceback" not in second.stderr
+    assert run_bot("run", "--once", env=settings(tmp_path, exchange)).returncode == 0  # the lock went with it
+
+
+def test_local_files_are_private(tmp_path: Path, exchange: str) -> None:
+    assert run_bot("run", "--once", env=settings(tmp_path, exchange)).returncode == 0
+    data = tmp_path / "data"
+    assert stat.S_IMODE(data.stat().st_mode) == 0o700
+    for name in ("ledger.sqlite", "heartbeat.json"):
+        assert stat.S_IMODE((data / name).stat().st_mode) == 0o600, name
+
+
+@pytest.mark.parametrize("damage", ["corrupt-ledger", "heartbeat-is-a-directory", "data-dir-under-a-file"])
+def test_broken_local_files_stop_the_bot_before_any_order_with_exit_2(
+    tmp_path: Path, exchange: str, damage: str
+) -> None:
+    env = settings(tmp_path, exchange)
+    data = tmp_path / "data"
+    data.mkdir()
+    if damage == "corrupt-ledger":
+        (data / "ledger.sqlite").write_bytes(b"this is not a database" * 100)
+    elif damage == "heartbeat-is-a-directory":
+        (data / "heartbeat.json").mkdir()
+    else:
+        (tmp_path / "a-file").write_text("")
+        env["BOT_DATA_DIR"] = str(tmp_path / "a-file" / "data")
+    result = run_bot("run", "--once", env=env)
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.startswith("error: ") and "Traceback" not in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+    orders = requests.get(f"{exchange}/_exchange/accounts/{KEY}", timeout=5)
+    assert orders.status_code == 404 or orders.json()["orders"] == []  # nothing was sent
