@@ -8,7 +8,6 @@ and an order is never resent before it has been looked up by its client_order_id
 
 from __future__ import annotations
 
-import functools
 import time as time_module
 from collections.abc import Callable
 from datetime import date, datetime, time, timedelta
@@ -39,6 +38,7 @@ from bot.broker.alpaca_transport import (
     rejection_kind,
 )
 from bot.broker.base import Account, Clock, Order, OrderRequest, Position, SessionTimes
+from bot.broker.bounded import bound
 from bot.broker.validate import (
     as_requested,
     checked_order,
@@ -75,7 +75,9 @@ class AlpacaBroker(AlpacaMarketData):
             # Private attributes, pinned with alpaca-py==0.44.0 and covered by a test: the SDK's own
             # retry would stack fixed 3 s sleeps under ours and resend POSTs blindly.
             client._retry = 0
-            client._session.request = functools.partial(client._session.request, timeout=timeout)  # type: ignore[method-assign]
+            client._session.request = bound(  # type: ignore[method-assign]
+                client._session.request, connect_seconds=timeout[0], read_seconds=timeout[1]
+            )
         self._retry_seconds = settings.runtime.retry_max_seconds
         self._feed_override = DataFeed(alpaca.data_feed) if alpaca.data_feed else None
         self._sip_refused = False
