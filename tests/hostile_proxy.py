@@ -21,7 +21,9 @@ class Rule:
     rewrite: Rewrite
     when: Callable[[bytes], bool] = lambda body: True  # only answers whose original body matches
     times: int = 1
+    skip: int = 0  # matching answers served unchanged first
     used: int = 0
+    seen: int = 0
 
 
 def json_edit(edit: Callable[[Any], Any]) -> Rewrite:
@@ -54,7 +56,9 @@ class HostileProxy:
             content_type = answer.content_type
         for rule in self.rules:
             matches = request.method == rule.method and request.path.startswith(rule.path)
-            if rule.used < rule.times and matches and status == 200 and rule.when(payload):
+            if matches and status == 200 and rule.when(payload):
+                rule.seen += 1
+            if rule.used < rule.times and matches and status == 200 and rule.when(payload) and rule.seen > rule.skip:
                 rule.used += 1
                 status, payload, content_type = rule.rewrite(status, payload)
                 break

@@ -6,7 +6,7 @@ and its fill through it, passes failing as the run loop's do (an error, then the
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -48,6 +48,25 @@ def without(field: str) -> Any:
     return json_edit(lambda account: {k: v for k, v in account.items() if k != field})
 
 
+def days_ahead(days: int) -> Any:
+    def move(clock: dict[str, Any]) -> dict[str, Any]:
+        moved = datetime.fromisoformat(clock["timestamp"]) + timedelta(days=days)
+        return {**clock, "timestamp": moved.isoformat()}
+
+    return json_edit(move)
+
+
+def benchmark_open(price: float) -> Any:
+    def edit_bars(answer: dict[str, Any]) -> dict[str, Any]:
+        bars = [dict(b) for b in answer["bars"].get("SPY") or []]
+        if bars:
+            bars[0]["o"] = price
+        return {**answer, "bars": {**answer["bars"], "SPY": bars}}
+
+    return json_edit(edit_bars)
+
+
+SPY_MINUTES = b'"SPY"'
 CASES = {
     "filled-qty-twice-the-order": (Rule("GET", ORDER, edit(filled_qty="940"), when=filled), "filled_qty=940"),
     "fill-price-zero": (Rule("GET", ORDER, edit(filled_avg_price="0"), when=filled), "filled_avg_price=0"),
@@ -61,6 +80,15 @@ CASES = {
     "null-close": (
         Rule("GET", "/v2/stocks/bars", json_edit(null_close), when=lambda b: b'"IWM"' in b and b"T05:00:00Z" in b),
         "c=None",
+    ),
+    "fractional-fill-of-whole-shares": (
+        Rule("GET", ORDER, edit(filled_qty="469.5"), when=filled),
+        "fractional for a whole-share order",
+    ),
+    "clock-200-days-ahead": (Rule("GET", "/v2/clock", days_ahead(200), skip=20), "the broker's time jumped"),
+    "benchmark-minute-open-zero": (
+        Rule("GET", "/v2/stocks/bars", benchmark_open(0.0), when=lambda b: SPY_MINUTES in b and b"T14:3" in b),
+        "o=0.0 is not a positive number",
     ),
     "account-without-equity": (Rule("GET", "/v2/account", without("equity")), "field 'equity' is missing"),
     "garbage-cash": (Rule("GET", "/v2/account", edit(cash="12abc")), "cash='12abc' is not a number"),

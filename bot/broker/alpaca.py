@@ -39,6 +39,7 @@ from bot.broker.alpaca_transport import (
 )
 from bot.broker.base import Account, Clock, Order, OrderRequest, Position, SessionTimes
 from bot.broker.bounded import bound
+from bot.broker.clock_guard import ClockGuard
 from bot.broker.validate import (
     as_requested,
     checked_order,
@@ -82,6 +83,7 @@ class AlpacaBroker(AlpacaMarketData):
         self._feed_override = DataFeed(alpaca.data_feed) if alpaca.data_feed else None
         self._sip_refused = False
         self._last_now: datetime | None = None
+        self._clock_guard = ClockGuard()
         self._sleep = sleep
 
     def _retrying(self, operation: str) -> Retrying:
@@ -128,7 +130,7 @@ class AlpacaBroker(AlpacaMarketData):
                 next_close=parse_time(raw["next_close"]),
             ),
         )
-        self._last_now = clock.now
+        self._last_now = self._clock_guard.check(clock.now)
         return clock
 
     def calendar(self, start: date, end: date) -> list[SessionTimes]:

@@ -62,6 +62,8 @@ def checked_order(order: Order) -> Order:
         avg = order.filled_avg_price
         if avg is None or not avg.is_finite() or avg <= 0:
             raise BrokerDataInvalid(f"{what}: filled_avg_price={avg} for a filled quantity of {order.filled_qty}")
+    if order.qty == order.qty.to_integral_value() and order.filled_qty != order.filled_qty.to_integral_value():
+        raise BrokerDataInvalid(f"{what}: filled_qty={order.filled_qty} is fractional for a whole-share order")
     if order.side not in ("buy", "sell"):
         raise BrokerDataInvalid(f"{what}: side={order.side!r}")
     return order
