@@ -19,10 +19,12 @@ ENV PATH=/opt/venv/bin:$PATH \
     LOG_FORMAT=json \
     MPLCONFIGDIR=/tmp/matplotlib
 RUN useradd --system --uid 10001 --home-dir /nonexistent --shell /usr/sbin/nologin bot \
-    && mkdir /data && chown bot:bot /data
+    && mkdir /data /app && chown bot:bot /data && chmod 0700 /data
 COPY --from=build /opt/venv /opt/venv
 USER bot
-WORKDIR /data
+# Settings come from the environment (compose's env_file); a .env is read only from /app, which belongs to root,
+# never from the data volume.
+WORKDIR /app
 VOLUME ["/data"]
 HEALTHCHECK --interval=30s --timeout=10s --start-period=60s --retries=3 CMD ["bot", "health"]
 ENTRYPOINT ["bot"]

@@ -12,7 +12,7 @@ from bot import __version__
 from bot.broker.alpaca import AlpacaBroker
 from bot.chart import write_hold_chart
 from bot.config import Settings
-from bot.errors import BrokerError, ConfigError
+from bot.errors import BrokerError, ConfigError, ShutdownRequested
 from bot.instance_lock import InstanceLock
 from bot.ledger import Ledger
 from bot.logs import configure_logging, get_logger
@@ -79,7 +79,12 @@ def trade(
     if settings.alpaca.is_live:
         log.warning("live_trading_enabled", message="ALLOW_LIVE_TRADING=true: orders go to the LIVE account")
     with InstanceLock(settings.runtime.data_dir):
-        return _trade_locked(settings, log, stop, once=once, finished=finished, demo=demo)
+        try:
+            return _trade_locked(settings, log, stop, once=once, finished=finished, demo=demo)
+        except ShutdownRequested:  # SIGTERM while starting up, even inside a request
+            return 0
+        finally:
+            log.info("shutdown", reason=stop.reason or ("once" if once else "finished"))
 
 
 def _trade_locked(
@@ -88,14 +93,16 @@ def _trade_locked(
     # Recording must work before anything is sent: a local-file fault stops here, not after an order.
     write_heartbeat(settings.runtime.data_dir, state="starting", problems={})
     broker = AlpacaBroker(settings, sleep=stop.sleep_or_raise)
-    account = broker.account()
+    with stop.interruptible():
+        account = broker.account()
     if account.status not in TRADABLE_ACCOUNT_STATUSES:
         raise BrokerError(f"account status is {account.status}; trading needs ACTIVE")
     ledger = Ledger(ledger_path(settings))
     try:
         claim_ledger(ledger, account.id, settings, demo=demo)
         if settings.runtime.forbid_shorting:
-            changed = broker.forbid_shorting()
+            with stop.interruptible():
+                changed = broker.forbid_shorting()
             log.info("account_configured", no_shorting=True, changed=changed, opt_out="BOT_FORBID_SHORTING=false")
         else:
             log.warning("account_configured", no_shorting=False, changed=False, opt_out="BOT_FORBID_SHORTING=false")
@@ -111,7 +118,6 @@ def _trade_locked(
         )
     finally:
         ledger.close()
-        log.info("shutdown", reason=stop.reason or ("once" if once else "finished"))
     return code
 
 

@@ -12,7 +12,8 @@ import json
 import os
 import signal
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from types import FrameType
@@ -31,6 +32,7 @@ class StopSignal:
     def __init__(self) -> None:
         self._event = threading.Event()
         self.reason: str | None = None
+        self._interruptible = False
 
     def set(self, reason: str) -> None:
         self.reason = reason
@@ -48,9 +50,25 @@ class StopSignal:
         if self._event.wait(max(seconds, 0.0)):
             raise ShutdownRequested(self.reason or "stop requested")
 
+    @contextmanager
+    def interruptible(self) -> Iterator[None]:
+        """Inside, SIGTERM/SIGINT also raise ShutdownRequested at once, even out of a blocked request.
+
+        Safe because a pass may stop at any point: the ledger writes are transactions and the next start
+        reconciles with the broker (the SIGKILL suite proves it).
+        """
+        self._interruptible = True
+        try:
+            yield
+        finally:
+            self._interruptible = False
+
     def install(self) -> None:
         def handler(signum: int, _: FrameType | None) -> None:
             self.set(signal.Signals(signum).name)
+            if self._interruptible:
+                self._interruptible = False
+                raise ShutdownRequested(self.reason or "stop requested")
 
         signal.signal(signal.SIGTERM, handler)
         signal.signal(signal.SIGINT, handler)
@@ -83,7 +101,8 @@ def run_loop(
     """Run until stopped; return the process exit code."""
     while not stop.is_set:
         try:
-            wake_at = trader.tick()
+            with stop.interruptible():
+                wake_at = trader.tick()
             now = trader.now or wake_at
         except ShutdownRequested:
             break

@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import contextlib
+import json
+import signal
 import socket
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,6 +19,7 @@ from bot.broker.alpaca import AlpacaBroker
 from bot.broker.bounded import MAX_RESPONSE_BYTES
 from bot.config import Settings, load_settings
 from bot.errors import BrokerDataInvalid, BrokerUnavailable
+from tests.processes import clean_environment
 
 HEADERS = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n"
 
@@ -97,3 +102,41 @@ def test_a_trickling_answer_ends_at_the_deadline_as_a_timeout(trickling: str, tm
 def test_an_oversized_answer_is_refused_without_reading_it_whole(flooding: str, tmp_path: Path) -> None:
     with pytest.raises(BrokerDataInvalid, match="larger than"):
         broker_for(flooding, tmp_path).clock()
+
+
+def stall(conn: socket.socket, stop: threading.Event, sent: list[int]) -> None:
+    sent.append(1)  # a connection came in; it never gets an answer
+    stop.wait(60)
+
+
+@pytest.fixture
+def stalling() -> Iterator[str]:
+    yield from serve(stall)
+
+
+def test_sigterm_stops_the_bot_inside_a_request_that_never_answers(stalling: str, tmp_path: Path) -> None:
+    env = clean_environment(
+        APCA_API_KEY_ID="PKSTALL",
+        APCA_API_SECRET_KEY="stall-secret-0a1b",
+        APCA_API_BASE_URL=stalling,
+        APCA_API_DATA_URL=stalling,
+        BOT_DATA_DIR=str(tmp_path / "data"),
+        BOT_HTTP_TIMEOUT_SECONDS="120",
+        LOG_FORMAT="json",
+    )
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bot", "run"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env
+    )
+    try:
+        deadline = threading.Event()
+        while not (tmp_path / "data" / "heartbeat.json").exists() and not deadline.wait(0.05):
+            pass
+        deadline.wait(0.5)  # inside the first request, which would block for two minutes
+        process.send_signal(signal.SIGTERM)
+        out, err = process.communicate(timeout=10)  # a liveness bound: the read timeout is 120 s
+    finally:
+        process.kill()
+    assert process.returncode == 0, err
+    assert "Traceback" not in err
+    events = [json.loads(line) for line in out.splitlines()]
+    assert events[-1]["event"] == "shutdown" and events[-1]["reason"] == "SIGTERM"

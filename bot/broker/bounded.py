@@ -15,7 +15,7 @@ from typing import Any
 
 import requests
 
-from bot.errors import BrokerDataInvalid
+from bot.errors import BotError, BrokerDataInvalid
 
 MAX_RESPONSE_BYTES = 32 * 1024 * 1024  # ten years of daily bars for a few symbols is well under 10 MB
 
@@ -52,6 +52,8 @@ def bound(
         timer.start()
         try:
             body = response.raw.read(max_bytes + 1, decode_content=True)
+        except BotError:
+            raise  # a shutdown raised from the signal handler passes through untouched
         except Exception as exc:
             if expired.is_set():
                 raise requests.Timeout(f"no whole answer within {read_seconds:g} s") from None
