@@ -18,7 +18,7 @@ def _no_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _parser() -> tuple[argparse.ArgumentParser, dict[str, Command]]:
-    from bot import demo, live, sweep
+    from bot import demo, live, rebuild, sweep
     from bot.backtest import command as backtest
     from bot.local_exchange import cli as exchange
 
@@ -35,6 +35,12 @@ def _parser() -> tuple[argparse.ArgumentParser, dict[str, Command]]:
             "the season's P&L against the benchmark, from the ledger",
             live.add_report_arguments,
             live.report_command,
+        ),
+        (
+            "reconcile",
+            "--rebuild: a new ledger from the broker's order history (for a lost or corrupt one)",
+            rebuild.add_arguments,
+            rebuild.run,
         ),
         ("backtest", "score the rule on history against the benchmark", backtest.add_arguments, backtest.run),
         ("sweep", "the rule over a grid of levels and holds (vectorised)", sweep.add_arguments, sweep.run),

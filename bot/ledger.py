@@ -86,8 +86,8 @@ class Ledger:
             self._create()
         except sqlite3.DatabaseError as exc:
             raise ConfigError(
-                f"{path} is not a readable ledger ({exc}); move it away and start the bot again: it adopts the "
-                "broker's orders of the seasons around now"
+                f"{path} is not a readable ledger ({exc}); rebuild it from the broker with `bot reconcile "
+                "--rebuild` (the broken file is kept aside)"
             ) from None
 
     def _create(self) -> None:

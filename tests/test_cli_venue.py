@@ -8,7 +8,7 @@ import os
 import signal
 import stat
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
@@ -128,3 +128,47 @@ def test_broken_local_files_stop_the_bot_before_any_order_with_exit_2(
     assert len(result.stderr.strip().splitlines()) == 1
     orders = requests.get(f"{exchange}/_exchange/accounts/{KEY}", timeout=5)
     assert orders.status_code == 404 or orders.json()["orders"] == []  # nothing was sent
+
+
+def test_a_corrupt_ledger_is_rebuilt_from_the_broker_and_the_season_ends_as_the_backtest(tmp_path: Path) -> None:
+    from decimal import Decimal
+
+    from bot.backtest.engine import run_backtest
+    from bot.market.scenarios import build_scenario
+    from bot.report import ledger_scorecard
+    from bot.scoring import scorecard_json
+    from tests.live_harness import KEY_ID, SECRET, harness
+
+    frames = build_scenario("breakout")
+    start, end = date(2023, 12, 1), date(2024, 7, 3)
+    with harness(tmp_path, frames, start=start, end=end) as h:
+        first = h.trader()
+        h.run(first, end=date(2024, 3, 1))
+        before = [(f.client_order_id, f.qty, f.price, f.benchmark_price) for f in first.ledger.fills()]
+        first.ledger.close()
+        ledger_file = h.data_dir / "ledger.sqlite"
+        for suffix in ("-wal", "-shm"):
+            Path(f"{ledger_file}{suffix}").unlink(missing_ok=True)
+        ledger_file.write_bytes(b"garbage" * 500)
+        env = clean_environment(
+            APCA_API_KEY_ID=KEY_ID,
+            APCA_API_SECRET_KEY=SECRET,
+            APCA_API_BASE_URL=h.exchange.url,
+            APCA_API_DATA_URL=h.exchange.url,
+            BOT_DATA_DIR=str(h.data_dir),
+        )
+        refused = run_bot("report", env=env)
+        assert refused.returncode == 2 and "bot reconcile --rebuild" in refused.stderr
+        rebuilt = run_bot("reconcile", "--rebuild", env=env)
+        assert rebuilt.returncode == 0, rebuilt.stderr
+        assert json.loads(rebuilt.stdout.splitlines()[-1])["orders"] == 1
+        assert list(h.data_dir.glob("ledger.sqlite.replaced-*"))  # the broken file is kept, not deleted
+        second = h.trader()
+        assert [(f.client_order_id, f.qty, f.price, f.benchmark_price) for f in second.ledger.fills()] == before
+        assert Decimal(second.ledger.fact("start_equity") or "0") == 100000
+        h.run(second, start=date(2024, 3, 4))
+        orders = sorted(o.client_order_id for o in h.orders())
+        live = scorecard_json(ledger_scorecard(second.ledger, second.params))
+    assert orders == ["brk-IWM-2024-entry-1", "brk-IWM-2024-exit-1"]
+    expected = run_backtest(frames, second.params, cash=Decimal(100000), start=start, end=end).scorecard
+    assert live["trades"] == scorecard_json(expected)["trades"]

@@ -6,6 +6,7 @@ and its fill through it, passes failing as the run loop's do (an error, then the
 
 from __future__ import annotations
 
+import json
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -122,3 +123,25 @@ def test_one_bad_answer_is_refused_and_changes_nothing(tmp_path: Path, case: str
     assert ledger_fills == exchange_fills and sum(q for q, _ in ledger_fills) == position > 0
     assert trader.ledger.fact("start_equity") == "100000"
     assert all(o.qty == o.filled_qty == position for o in trader.ledger.orders())
+
+
+@pytest.mark.parametrize("command", [["check"], ["run", "--once"]])
+def test_a_broker_error_that_echoes_the_keys_is_printed_scrubbed(tmp_path: Path, command: list[str]) -> None:
+    from tests.live_harness import KEY_ID, SECRET
+    from tests.processes import clean_environment, run_bot
+
+    echo = json.dumps({"code": 40310000, "message": f"forbidden: key {KEY_ID} with secret {SECRET}"}).encode()
+    rule = Rule("GET", "/v2/account", lambda _s, _b: (403, echo, "application/json"))
+    with harness(tmp_path, FRAMES, start=START, end=END) as h, HostileProxy(h.exchange.url, [rule]) as proxy:
+        env = clean_environment(
+            APCA_API_KEY_ID=KEY_ID,
+            APCA_API_SECRET_KEY=SECRET,
+            APCA_API_BASE_URL=proxy.url,
+            APCA_API_DATA_URL=proxy.url,
+            BOT_DATA_DIR=str(tmp_path / "data"),
+        )
+        result = run_bot(*command, env=env)
+    assert rule.used == 1
+    assert result.returncode == 2 and "[redacted]" in result.stderr
+    assert SECRET not in result.stdout + result.stderr and KEY_ID not in result.stdout + result.stderr
+    assert "Traceback" not in result.stderr

@@ -8,6 +8,7 @@ and an order is never resent before it has been looked up by its client_order_id
 
 from __future__ import annotations
 
+import functools
 import time as time_module
 from collections.abc import Callable
 from datetime import date, datetime, time, timedelta
@@ -18,9 +19,9 @@ from alpaca.common.exceptions import APIError
 from alpaca.data.enums import DataFeed
 from alpaca.data.historical import StockHistoricalDataClient
 from alpaca.trading.client import TradingClient
-from alpaca.trading.enums import OrderSide
+from alpaca.trading.enums import OrderSide, QueryOrderStatus
 from alpaca.trading.enums import TimeInForce as AlpacaTimeInForce
-from alpaca.trading.requests import GetCalendarRequest, MarketOrderRequest
+from alpaca.trading.requests import GetCalendarRequest, GetOrdersRequest, MarketOrderRequest
 from tenacity import Retrying, retry_if_exception, stop_after_attempt, stop_after_delay
 
 from bot.broker.alpaca_data import AlpacaMarketData
@@ -60,6 +61,8 @@ MAX_ATTEMPTS = 8
 SIP_REFUSED_CODE = 42210000
 DATA_SETTLED = timedelta(minutes=16)  # free-plan SIP answers only for an end at least 15 minutes ago
 CREDENTIALS = "APCA_API_KEY_ID and APCA_API_SECRET_KEY"
+HISTORY_PAGE = 500
+MAX_HISTORY_PAGES = 20
 
 log = get_logger()
 
@@ -194,6 +197,22 @@ class AlpacaBroker(AlpacaMarketData):
         if order.client_order_id != client_order_id:
             raise BrokerDataInvalid(f"order {client_order_id}: the broker answered for {order.client_order_id}")
         return checked_order(order)
+
+    def orders_history(self, symbol: str, prefix: str) -> list[Order]:
+        """Every order of ``symbol`` whose client order id starts with ``prefix``, oldest first (paged)."""
+        found: dict[str, Order] = {}
+        after: datetime | None = None
+        for _ in range(MAX_HISTORY_PAGES):
+            request = GetOrdersRequest(
+                status=QueryOrderStatus.ALL, symbols=[symbol], limit=HISTORY_PAGE, direction="asc", after=after
+            )
+            rows: Any = self._read("get_orders", functools.partial(self._trading.get_orders, request))
+            page = [parsed("orders", functools.partial(parse_order, raw)) for raw in rows]
+            found.update({o.client_order_id: checked_order(o) for o in page if o.client_order_id.startswith(prefix)})
+            if len(page) < HISTORY_PAGE:
+                break
+            after = max(o.submitted_at for o in page)
+        return sorted(found.values(), key=lambda o: o.submitted_at)
 
     def cancel(self, order_id: str) -> None:
         def call() -> None:
