@@ -12,7 +12,7 @@ fail() { echo "container-check.sh: FAIL: $*"; exit 1; }
 # 1. The tool's own smoke test: builds, non-root, HEALTHCHECK passes, JSON logs, SIGTERM exit, volume restart.
 rc=0
 CC_EXPECT_JSON=1 CC_EXPECT_VOLUME_DATA=1 "$tool" smoke --network host \
-  --sidecar exchange="exchange --host 127.0.0.1 --port $port --scenario breakout --speed 2" \
+  --sidecar exchange="exchange --host 127.0.0.1 --port $port --scenario breakout --speed 2 --rate-limit 0" \
   -e APCA_API_KEY_ID=PKCHECK -e APCA_API_SECRET_KEY=check-secret -e APCA_API_BASE_URL=$url \
   -e APCA_API_DATA_URL=$url -e BOT_POLL_SECONDS=0.05 || rc=$?
 case $rc in 0) ;; 3) echo "container check skipped: cannot run on this machine"; exit 0 ;; *) fail "smoke (exit $rc)" ;; esac
@@ -22,7 +22,7 @@ image=localhost/cc-$(basename "$PWD"):latest
 cleanup() { podman rm -f cck-ex cck-bot >/dev/null 2>&1 || true; podman volume rm -f cck-ledger >/dev/null 2>&1 || true; }
 trap cleanup EXIT
 cleanup
-podman run -d --name cck-ex --network host "$image" exchange --port $port --scenario breakout \
+podman run -d --name cck-ex --network host "$image" exchange --port $port --scenario breakout --rate-limit 0 \
   --start 2023-12-11 --end 2024-01-31 --speed 1 >/dev/null
 sleep 1
 started=$(date +%s.%N)
