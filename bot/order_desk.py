@@ -66,7 +66,8 @@ class OrderDesk:
         for record in self.ledger.orders():
             if record.symbol == self.params.symbol:
                 held += record.filled_qty if record.side == "buy" else -record.filled_qty
-        adopted = sum((c.adopted_qty for c in self.ledger.outside_changes()), Decimal(0))
+        changes = self.ledger.outside_changes()
+        adopted = sum((c.adopted_qty for c in changes if c.symbol == self.params.symbol), Decimal(0))
         return held + adopted
 
     def any_live(self) -> bool:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -14,8 +15,6 @@ from bot.round_trips import OpenTrade, closed_round_trips, holdings_at
 from bot.scoring import claim_holds
 from bot.season_calendar import TradingCalendar
 from strategies.params import BreakoutParams
-
-_warned: set[str] = set()
 
 
 def _settled_session(now: datetime, calendar: TradingCalendar) -> Any:
@@ -34,6 +33,7 @@ def take_snapshot(
     calendar: TradingCalendar,
     trade: OpenTrade | None,
     log: Any,
+    warn_once: Callable[..., None],
 ) -> None:
     closed = _settled_session(now, calendar)
     if closed is None or ledger.has_snapshot(closed.day):
@@ -48,14 +48,8 @@ def take_snapshot(
     symbol_bars = [b for b in broker.daily_bars(params.symbol, closed.day, closed.day) if b.session == closed.day]
     benchmark_bars = [b for b in broker.daily_bars(params.benchmark, closed.day, closed.day) if b.session == closed.day]
     if not symbol_bars or not benchmark_bars:
-        key = f"snap:{closed.day}"
-        if key not in _warned:
-            _warned.add(key)
-            log.warning(
-                "bars_missing",
-                session=closed.day.isoformat(),
-                symbol=params.symbol if not symbol_bars else params.benchmark,
-            )
+        missing = params.symbol if not symbol_bars else params.benchmark
+        warn_once(f"snap:{closed.day}", "bars_missing", session=closed.day.isoformat(), symbol=missing)
         return
     close, benchmark_close = price(symbol_bars[-1].close), price(benchmark_bars[-1].close)
     held, cash_flow = holdings_at(ledger, params.symbol, closed.closes_at)

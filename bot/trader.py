@@ -70,7 +70,9 @@ class Trader:
         broker_long = position.long_qty if position else Decimal(0)
         if not self.desk.any_live():
             watch_position(self.ledger, self.desk, self.params, position, now, self.open_trade(calendar), self.log)
-        take_snapshot(self.ledger, self.broker, self.params, now, calendar, self.open_trade(calendar), self.log)
+        take_snapshot(
+            self.ledger, self.broker, self.params, now, calendar, self.open_trade(calendar), self.log, self._warn_once
+        )
         if self._blocked(account):
             return next_wake(now, calendar, self.params.trigger, self.desk.any_live() or self.desk.fills_pending())
         trade, held = self.open_trade(calendar), self.desk.bot_quantity()

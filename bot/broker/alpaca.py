@@ -11,7 +11,7 @@ from __future__ import annotations
 import functools
 import time as time_module
 from collections.abc import Callable
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, time
 from decimal import Decimal
 from typing import Any, TypeVar
 
@@ -59,7 +59,6 @@ DUPLICATE_CLIENT_ORDER_ID = "client_order_id must be unique"
 CONNECT_TIMEOUT_SECONDS = 3.05
 MAX_ATTEMPTS = 8
 SIP_REFUSED_CODE = 42210000
-DATA_SETTLED = timedelta(minutes=16)  # free-plan SIP answers only for an end at least 15 minutes ago
 CREDENTIALS = "APCA_API_KEY_ID and APCA_API_SECRET_KEY"
 HISTORY_PAGE = 500
 MAX_HISTORY_PAGES = 20

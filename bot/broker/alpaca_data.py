@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, time
 from decimal import Decimal
 from typing import Any, TypeVar
 
@@ -17,11 +17,11 @@ from bot.broker.base import Clock
 from bot.broker.validate import daily_bars_from, minute_bars_from, number, parsed
 from bot.errors import BrokerUnavailable, CredentialsRefused
 from bot.logs import get_logger
+from bot.market import venue
 from bot.market.calendar import NEW_YORK
 from strategies.bars import DailyBar, MinuteBar
 
 T = TypeVar("T")
-DATA_SETTLED = timedelta(minutes=16)  # free-plan SIP answers only for an end at least 15 minutes ago
 
 log = get_logger()
 
@@ -45,7 +45,7 @@ class AlpacaMarketData:
     def _settled_horizon(self) -> datetime:
         """The latest ``end`` free-plan SIP serves: 16 minutes before the broker's last known time."""
         now = self._last_now or self.clock().now
-        return now - DATA_SETTLED
+        return now - venue.DATA_SETTLED_AFTER_CLOSE
 
     def daily_bars(self, symbol: str, start: date, end: date) -> list[DailyBar]:
         """Daily bars from SIP (the official prices) with ``end`` clamped to what the free plan serves."""

@@ -22,10 +22,6 @@ class Side(StrEnum):
     SELL = "sell"
 
 
-FINAL_STATUSES = frozenset({"filled", "canceled", "expired", "rejected", "done_for_day", "replaced", "stopped"})
-UNFILLED_FINAL_STATUSES = FINAL_STATUSES - {"filled"}
-
-
 @dataclass(frozen=True, slots=True)
 class Clock:
     now: datetime
