@@ -24,6 +24,7 @@ from bot.trader import Trader
 
 HEARTBEAT_FILE = "heartbeat.json"
 ERROR_BACKOFF_SECONDS = 5.0
+FAILED_PASSES_UNHEALTHY = 3  # this many passes in a row failing (broker down, invalid answers) fail bot health
 
 
 class StopSignal:
@@ -99,6 +100,7 @@ def run_loop(
     finished: Callable[[], bool] = lambda: False,
 ) -> int:
     """Run until stopped; return the process exit code."""
+    failed = 0
     while not stop.is_set:
         try:
             with stop.interruptible():
@@ -111,12 +113,17 @@ def run_loop(
             write_heartbeat(data_dir, state="stopped", problems={"credentials": str(exc)})
             raise
         except BrokerError as exc:
+            failed += 1
             log.error("error", cause=str(exc), kind=exc.__class__.__name__, action="will_retry")
             if once:
                 return exc.exit_code
-            write_heartbeat(data_dir, state="degraded", problems=trader.problems)
+            problems = dict(trader.problems)
+            if failed >= FAILED_PASSES_UNHEALTHY:
+                problems["broker"] = f"{failed} passes in a row failed; the last: {exc}"
+            write_heartbeat(data_dir, state="degraded", failed_passes=failed, problems=problems)
             stop.wait(min(ERROR_BACKOFF_SECONDS, poll_seconds))
             continue
+        failed = 0
         write_heartbeat(
             data_dir,
             state="ok",

@@ -1,0 +1,50 @@
+"""Passes that keep failing (broker down, invalid answers) fail `bot health` with the cause; one good pass clears it."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import structlog
+
+from bot.errors import BrokerDataInvalid
+from bot.market.calendar import NEW_YORK
+from bot.runner import FAILED_PASSES_UNHEALTHY, StopSignal, read_heartbeat, run_loop
+from tests.processes import clean_environment, run_bot
+
+
+class FlakyTrader:
+    """A stand-in for Trader: its passes fail, and then succeed, as a script says."""
+
+    def __init__(self, outcomes: list[bool], stop: StopSignal, data_dir: Path) -> None:
+        self.outcomes, self.stop, self.data_dir = outcomes, stop, data_dir
+        self.problems: dict[str, str] = {}
+        self.now: datetime | None = None
+        self.beats: list[dict[str, str]] = []
+
+    def tick(self) -> datetime:
+        beat = read_heartbeat(self.data_dir)
+        self.beats.append(beat[1] if beat else {})
+        good = self.outcomes.pop(0)
+        if not self.outcomes:
+            self.stop.set("script done")  # this is the last pass
+        if not good:
+            raise BrokerDataInvalid("order brk-IWM-2024-entry-1: filled_qty=940 is outside 0..470")
+        self.now = datetime(2024, 1, 2, 12, tzinfo=NEW_YORK)
+        return self.now + timedelta(minutes=1)
+
+
+def test_failing_passes_turn_health_bad_with_the_cause_and_a_good_pass_clears_it(tmp_path: Path) -> None:
+    stop, data = StopSignal(), tmp_path / "data"
+    failing = FAILED_PASSES_UNHEALTHY
+    trader = FlakyTrader([False] * failing + [True], stop, data)
+    run_loop(trader, stop=stop, data_dir=data, poll_seconds=0.001, log=structlog.get_logger())  # type: ignore[arg-type]
+    # What each pass found in the heartbeat the one before it left, then what the good last pass left.
+    assert [("broker" in beat) for beat in trader.beats[1:]] == [False] * (failing - 1) + [True]
+    assert "filled_qty=940" in trader.beats[failing]["broker"]
+    assert read_heartbeat(data) is not None and read_heartbeat(data)[1] == {}  # type: ignore[index]
+    trader = FlakyTrader([False] * (failing + 1), stop := StopSignal(), data)
+    run_loop(trader, stop=stop, data_dir=data, poll_seconds=0.001, log=structlog.get_logger())  # type: ignore[arg-type]
+    health = run_bot("health", env=clean_environment(BOT_DATA_DIR=str(data)))
+    assert health.returncode == 1
+    assert f"broker: {failing + 1} passes in a row failed" in health.stdout and "filled_qty=940" in health.stdout
