@@ -332,7 +332,8 @@ def _live(lines: list[str], verdicts: list[str]) -> None:
         "Requests by route over the demo-paced season: `" + json.dumps(live["requests_by_route"]) + "`.",
         "",
         "How many requests a day depends on the pace. The loop sleeps until the next decision point but never "
-        "longer than `BOT_POLL_SECONDS` of wall time, and asks for the clock at each wake-up. At the demo's pace "
+        "longer than `BOT_POLL_SECONDS` of wall time, and asks for the clock, the account and the position at "
+        "each wake-up (the account's flags and the position are checked every pass). At the demo's pace "
         "(a session in 0.25 s, a poll every 5 ms) that is about 50 polls a session. Against Alpaca, with the "
         "default 60 s, the loop wakes 1,440 times a day; the idle run above, against a real-time replay, "
         f"measured {live['idle_requests_per_minute']} requests a minute while it waited for the open "
