@@ -74,7 +74,11 @@ class OrderDesk:
         return any(r.status not in FINAL for r in self.ledger.orders())
 
     def fills_pending(self) -> bool:
-        return any(self.ledger.filled_qty(r.client_order_id) < r.filled_qty for r in self.ledger.orders())
+        """Whether an order has filled more than its priced fill records say (they wait for the benchmark)."""
+        recorded: dict[str, Decimal] = {}
+        for f in self.ledger.fills():
+            recorded[f.client_order_id] = recorded.get(f.client_order_id, Decimal(0)) + f.qty
+        return any(recorded.get(r.client_order_id, Decimal(0)) < r.filled_qty for r in self.ledger.orders())
 
     # Sending
 

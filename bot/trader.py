@@ -291,7 +291,7 @@ class Trader:
                 action=f"sell_{qty}",
             )
         coid = client_order_id(self.params.symbol, trade.season, Intent.EXIT, verdict.attempt)
-        request = OrderRequest(self.params.symbol, Side.SELL, qty, TimeInForce(plan.time_in_force.value), coid)
+        request = OrderRequest(self.params.symbol, Side.SELL, qty, plan.time_in_force, coid)
         self.desk.submit(request, Intent.EXIT, trade.season, plan.reason, now)
 
     def _warn_once(self, key: str, event: str, **fields: Any) -> None:

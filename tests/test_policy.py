@@ -7,10 +7,10 @@ from decimal import Decimal
 
 import pytest
 
+from bot.broker.base import TimeInForce
 from bot.engine.policy import (
     MAX_ORDER_ATTEMPTS,
     Attempt,
-    ExitType,
     Next,
     entry_retry,
     exit_plan,
@@ -96,19 +96,19 @@ def at(day: date, hour: int, minute: int = 0) -> datetime:
 @pytest.mark.parametrize(
     ("now", "session", "cls_refused", "attempt", "expected"),
     [
-        (at(date(2024, 6, 27), 19, 5), SESSION, False, 1, (ExitType.CLS, "exit_date_reached")),
-        (at(DAY, 15, 49), SESSION, False, 1, (ExitType.CLS, "exit_date_reached")),
-        (at(DAY, 15, 50), SESSION, False, 1, (ExitType.DAY, "cls_cutoff_missed")),
-        (at(DAY, 15, 51), SESSION, False, 1, (ExitType.DAY, "cls_cutoff_missed")),
-        (at(DAY, 12, 0), SESSION, True, 2, (ExitType.DAY, "cls_cutoff_missed_after_unfilled_attempt")),
-        (at(DAY, 16, 5), SESSION, False, 2, (ExitType.DAY, "exit_overdue_after_unfilled_attempt")),
-        (at(date(2024, 7, 3), 12, 49), EARLY, False, 1, (ExitType.CLS, "exit_date_reached")),
-        (at(date(2024, 7, 3), 12, 51), EARLY, False, 1, (ExitType.DAY, "cls_cutoff_missed")),
+        (at(date(2024, 6, 27), 19, 5), SESSION, False, 1, (TimeInForce.CLS, "exit_date_reached")),
+        (at(DAY, 15, 49), SESSION, False, 1, (TimeInForce.CLS, "exit_date_reached")),
+        (at(DAY, 15, 50), SESSION, False, 1, (TimeInForce.DAY, "cls_cutoff_missed")),
+        (at(DAY, 15, 51), SESSION, False, 1, (TimeInForce.DAY, "cls_cutoff_missed")),
+        (at(DAY, 12, 0), SESSION, True, 2, (TimeInForce.DAY, "cls_cutoff_missed_after_unfilled_attempt")),
+        (at(DAY, 16, 5), SESSION, False, 2, (TimeInForce.DAY, "exit_overdue_after_unfilled_attempt")),
+        (at(date(2024, 7, 3), 12, 49), EARLY, False, 1, (TimeInForce.CLS, "exit_date_reached")),
+        (at(date(2024, 7, 3), 12, 51), EARLY, False, 1, (TimeInForce.DAY, "cls_cutoff_missed")),
     ],
     ids=["evening-before", "1549", "1550", "1551", "cls-refused", "overdue", "early-close-1249", "early-close-1251"],
 )
 def test_exit_plan(
-    now: datetime, session: object, cls_refused: bool, attempt: int, expected: tuple[ExitType, str]
+    now: datetime, session: object, cls_refused: bool, attempt: int, expected: tuple[TimeInForce, str]
 ) -> None:
     plan = exit_plan(now, session, cls_refused, attempt)  # type: ignore[arg-type]
     assert (plan.time_in_force, plan.reason) == expected

@@ -16,6 +16,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
 
+from bot.broker.base import TimeInForce
 from bot.errors import RejectionKind
 from bot.market import venue
 
@@ -82,25 +83,20 @@ def after_cutoff_rejection(attempts: Sequence[Attempt], session: date | None) ->
     return any(a.session == session and a.rejection is RejectionKind.CUTOFF for a in attempts)
 
 
-class ExitType(StrEnum):
-    CLS = "cls"
-    DAY = "day"
-
-
 @dataclass(frozen=True, slots=True)
 class ExitPlan:
-    time_in_force: ExitType
+    time_in_force: TimeInForce
     reason: str
 
 
 def exit_plan(now: datetime, exit_session: venue.SessionLike, cls_refused: bool, attempt: int) -> ExitPlan:
     """The order type for an exit sent at ``now`` for the exit session (or later, when it is overdue)."""
     if now < venue.cls_cutoff(exit_session) and not cls_refused:
-        plan = ExitPlan(ExitType.CLS, "exit_date_reached")
+        plan = ExitPlan(TimeInForce.CLS, "exit_date_reached")
     elif now < exit_session.closes_at:
-        plan = ExitPlan(ExitType.DAY, "cls_cutoff_missed")
+        plan = ExitPlan(TimeInForce.DAY, "cls_cutoff_missed")
     else:
-        plan = ExitPlan(ExitType.DAY, "exit_overdue")
+        plan = ExitPlan(TimeInForce.DAY, "exit_overdue")
     if attempt > 1:
         return ExitPlan(plan.time_in_force, f"{plan.reason}_after_unfilled_attempt")
     return plan

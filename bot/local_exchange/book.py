@@ -28,12 +28,11 @@ from bot.local_exchange.accounts import (
     load_accounts,
     save_accounts,
 )
-from bot.local_exchange.execution import advance_order, fill
+from bot.local_exchange.execution import advance_order, fill, mark_price
 from bot.local_exchange.market import ReplayMarket
 from bot.local_exchange.orders import validated_order
 from bot.market import venue
 from bot.market.calendar import NEW_YORK, Session
-from bot.money import price as to_price
 
 MARKET_BUY_COLLAR = Decimal("1.03")
 SHORTING_MIN_EQUITY = Decimal(2000)
@@ -86,8 +85,7 @@ class Book:
             return fresh
 
     def mark(self, symbol: str, now: datetime) -> Decimal:
-        last = self.market.price(symbol, now)
-        return to_price(last) if last is not None else Decimal(0)
+        return mark_price(self.market, symbol, now)
 
     def exposure(self, account: Account, now: datetime) -> tuple[Decimal, Decimal]:
         """Long and short market value (the short one negative)."""
@@ -111,7 +109,7 @@ class Book:
         )
 
     def buying_power(self, account: Account, now: datetime) -> Decimal:
-        reserved = sum((self._reserved(o, now) for o in account.orders if o.is_open and o.side == "buy"), Decimal(0))
+        reserved = self._reserved_by_buys(account, now)
         if account.model is AccountModel.CASH:
             return max(account.cash - reserved, Decimal(0))
         long_value, short_value = self.exposure(account, now)
@@ -120,8 +118,11 @@ class Book:
 
     def cash_buying_power(self, account: Account, now: datetime) -> Decimal:
         """``non_marginable_buying_power``: what can be bought without borrowing."""
-        reserved = sum((self._reserved(o, now) for o in account.orders if o.is_open and o.side == "buy"), Decimal(0))
+        reserved = self._reserved_by_buys(account, now)
         return max(account.cash - reserved, Decimal(0))
+
+    def _reserved_by_buys(self, account: Account, now: datetime) -> Decimal:
+        return sum((self._reserved(o, now) for o in account.orders if o.is_open and o.side == "buy"), Decimal(0))
 
     def _reserved(self, order: PaperOrder, now: datetime) -> Decimal:
         if order.notional is not None:

@@ -17,7 +17,8 @@ REJECTION_DELAY = timedelta(seconds=1)
 AUCTIONS = frozenset({"opg", "cls"})
 
 
-def _mark(market: ReplayMarket, symbol: str, at: datetime) -> Decimal:
+def mark_price(market: ReplayMarket, symbol: str, at: datetime) -> Decimal:
+    """The last price at ``at`` in cents (0 before the symbol's first session)."""
     last = market.price(symbol, at)
     return to_price(last) if last is not None else Decimal(0)
 
@@ -100,7 +101,7 @@ def _execution(market: ReplayMarket, order: PaperOrder, session: Session) -> tup
 
 def _fill_rest(market: ReplayMarket, account: Account, order: PaperOrder, at: datetime) -> None:
     order.remainder_at = None
-    fill(account, order, None, _mark(market, order.symbol, at), at)
+    fill(account, order, None, mark_price(market, order.symbol, at), at)
 
 
 def fill(account: Account, order: PaperOrder, qty: Decimal | None, fill_price: Decimal, at: datetime) -> None:
