@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import importlib
 import sqlite3
 import sys
 from collections.abc import Callable, Sequence
 
-from bot.config import Settings, load_settings, scrub_secrets
+from bot.config import Settings, load_settings
+from bot.config_sources import scrub_secrets
 from bot.errors import BotError
 
 Command = Callable[[argparse.Namespace, Settings], int]
@@ -17,55 +19,50 @@ def _no_arguments(parser: argparse.ArgumentParser) -> None:
     del parser
 
 
-def _parser() -> tuple[argparse.ArgumentParser, dict[str, Command]]:
-    from bot import demo, live, rebuild, sweep
-    from bot.backtest import command as backtest
-    from bot.local_exchange import cli as exchange
+# name, summary, module, the module's argument adder (None: no arguments), the module's handler. Modules are
+# imported only for the command that runs, so that `bot health` (every 30 s in the container) stays light.
+COMMANDS: list[tuple[str, str, str, str | None, str]] = [
+    ("run", "trade the rule on the paper account (the container's default)", "bot.live", "add_run_arguments",
+     "run_command"),
+    ("check", "validate settings and connectivity (account status, clock)", "bot.live", None, "check_command"),
+    ("status", "what the bot holds, last decided and will do next, and its health", "bot.watch.status",
+     "add_arguments", "run"),
+    ("report", "the season's P&L against the benchmark, from the ledger", "bot.live", "add_report_arguments",
+     "report_command"),
+    ("reconcile", "--rebuild: a new ledger from the broker's order history (for a lost or corrupt one)",
+     "bot.rebuild", "add_arguments", "run"),
+    ("backtest", "score the rule on history against the benchmark", "bot.backtest.command", "add_arguments", "run"),
+    ("sweep", "the rule over a grid of levels and holds (vectorised)", "bot.sweep", "add_arguments", "run"),
+    ("demo", "run the real loop against the local exchange, no keys", "bot.demo", "add_arguments", "run"),
+    ("exchange", "serve the local Alpaca-compatible paper exchange", "bot.local_exchange.cli", "add_arguments",
+     "run"),
+    ("health", "exit 0 while the bot can trade: a fresh successful pass, nothing blocking (the container's check)",
+     "bot.health", None, "command"),
+]  # fmt: skip
 
-    table: list[tuple[str, str, Callable[[argparse.ArgumentParser], None], Command]] = [
-        (
-            "run",
-            "trade the rule on the paper account (the container's default)",
-            live.add_run_arguments,
-            live.run_command,
-        ),
-        ("check", "validate settings and connectivity (account status, clock)", _no_arguments, live.check_command),
-        (
-            "report",
-            "the season's P&L against the benchmark, from the ledger",
-            live.add_report_arguments,
-            live.report_command,
-        ),
-        (
-            "reconcile",
-            "--rebuild: a new ledger from the broker's order history (for a lost or corrupt one)",
-            rebuild.add_arguments,
-            rebuild.run,
-        ),
-        ("backtest", "score the rule on history against the benchmark", backtest.add_arguments, backtest.run),
-        ("sweep", "the rule over a grid of levels and holds (vectorised)", sweep.add_arguments, sweep.run),
-        ("demo", "run the real loop against the local exchange, no keys", demo.add_arguments, demo.run),
-        ("exchange", "serve the local Alpaca-compatible paper exchange", exchange.add_arguments, exchange.run),
-        (
-            "health",
-            "exit 0 while the run loop's heartbeat is fresh (the container health check)",
-            _no_arguments,
-            live.health_command,
-        ),
-    ]
+
+def _parser(argv: Sequence[str]) -> tuple[argparse.ArgumentParser, dict[str, Command]]:
     parser = argparse.ArgumentParser(
         prog="bot",
         description="Paper-trading bot for Alpaca: buy IWM on a breakout above 200, hold through June, "
         "and score the trade against SPY.",
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for name, summary, add_arguments, _ in table:
-        add_arguments(commands.add_parser(name, help=summary))
-    return parser, {name: handler for name, _, _, handler in table}
+    chosen = next((a for a in argv if not a.startswith("-")), None)
+    handlers: dict[str, Command] = {}
+    for name, summary, module_name, adder, handler in COMMANDS:
+        sub = commands.add_parser(name, help=summary)
+        if name != chosen:
+            continue
+        module = importlib.import_module(module_name)
+        (getattr(module, adder) if adder else _no_arguments)(sub)
+        handlers[name] = getattr(module, handler)
+    return parser, handlers
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser, handlers = _parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser, handlers = _parser(argv)
     args = parser.parse_args(argv)
     try:
         settings = load_settings()

@@ -6,7 +6,6 @@ and what is allowed.
 
 from __future__ import annotations
 
-import os
 from datetime import date
 from decimal import Decimal
 from enum import StrEnum
@@ -17,6 +16,7 @@ from urllib.parse import urlsplit
 from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from bot.config_sources import ENV_FILE, SECRET_VARIABLES, raw_sources, redact
 from bot.errors import ConfigError
 from bot.urls import check_base_url
 from strategies.params import Allocation, BreakoutParams, FixedNotional, FixedQuantity, Sizing, Trigger
@@ -24,7 +24,6 @@ from strategies.params import Allocation, BreakoutParams, FixedNotional, FixedQu
 PAPER_TRADING_URL = "https://paper-api.alpaca.markets"
 LIVE_TRADING_HOST = "api.alpaca.markets"
 DATA_URL = "https://data.alpaca.markets"
-ENV_FILE = ".env"
 STRATEGY_PREFIX = "STRATEGY_"
 
 
@@ -174,6 +173,23 @@ class RuntimeSettings(BaseSettings):
         default=300.0, validation_alias=AliasChoices("BOT_HEARTBEAT_MAX_AGE_SECONDS")
     )
     forbid_shorting: bool = Field(default=True, validation_alias=AliasChoices("BOT_FORBID_SHORTING"))
+    metrics_port: Annotated[int | None, Field(ge=1, le=65_535)] = Field(
+        default=None, validation_alias=AliasChoices("BOT_METRICS_PORT")
+    )
+    metrics_host: str = Field(default="127.0.0.1", validation_alias=AliasChoices("BOT_METRICS_HOST"))
+    notify_urls: SecretStr = Field(default=SecretStr(""), validation_alias=AliasChoices("NOTIFY_URLS"))
+    ping_url: SecretStr = Field(default=SecretStr(""), validation_alias=AliasChoices("BOT_PING_URL"))
+
+    @field_validator("ping_url")
+    @classmethod
+    def _http_url(cls, value: SecretStr) -> SecretStr:
+        raw = value.get_secret_value()
+        if raw and urlsplit(raw).scheme not in ("http", "https"):
+            raise ValueError("must be an http:// or https:// URL")
+        return value
+
+    def notification_urls(self) -> list[str]:
+        return [url.strip() for url in self.notify_urls.get_secret_value().split(",") if url.strip()]
 
     @field_validator("log_level", mode="before")
     @classmethod
@@ -182,7 +198,6 @@ class RuntimeSettings(BaseSettings):
 
 
 SettingsT = TypeVar("SettingsT", bound=BaseSettings)
-SECRET_VARIABLES = frozenset({"APCA_API_KEY_ID", "APCA_API_SECRET_KEY"})
 
 
 def _variable_name(model: type[BaseSettings], field: str) -> str:
@@ -204,17 +219,6 @@ def _describe(model: type[BaseSettings], error: Any, sources: dict[str, str]) ->
         return f"{name}: {message}"
     shown = sources.get(name, error.get("input"))
     return f"{name}={shown!r}: {message}"
-
-
-def _raw_sources() -> dict[str, str]:
-    """The raw values as the user wrote them, to quote back in errors (secrets are never quoted)."""
-    from dotenv import dotenv_values
-
-    values: dict[str, str] = {}
-    if Path(ENV_FILE).is_file():
-        values.update({k: v for k, v in dotenv_values(ENV_FILE).items() if v is not None})
-    values.update(os.environ)
-    return values
 
 
 def _unknown_strategy_variables(sources: dict[str, str]) -> list[str]:
@@ -253,6 +257,10 @@ class Settings:
             "BOT_POLL_SECONDS": self.runtime.poll_seconds,
             "APCA_DATA_FEED": self.alpaca.data_feed.value if self.alpaca.data_feed else "auto",
             "BOT_FORBID_SHORTING": self.runtime.forbid_shorting,
+            "BOT_METRICS_PORT": self.runtime.metrics_port,
+            "BOT_METRICS_HOST": self.runtime.metrics_host,
+            "NOTIFY_URLS": f"{len(self.runtime.notification_urls())} set",
+            "BOT_PING_URL": "set" if self.runtime.ping_url.get_secret_value() else "unset",
         }
 
 
@@ -266,7 +274,7 @@ def _plain(value: Any) -> Any:
 
 def load_settings() -> Settings:
     """Read and validate every setting, or raise one ConfigError listing all problems."""
-    sources = _raw_sources()
+    sources = raw_sources()
     problems: list[str] = []
     unknown = _unknown_strategy_variables(sources)
     if unknown:
@@ -276,21 +284,6 @@ def load_settings() -> Settings:
     alpaca = _build(AlpacaSettings, sources, problems)
     runtime = _build(RuntimeSettings, sources, problems)
     if problems or strategy is None or alpaca is None or runtime is None:
-        message = "invalid settings:\n  " + "\n  ".join(problems)
         # A key pasted into the wrong variable must not be quoted back either.
-        for name in SECRET_VARIABLES:
-            secret = sources.get(name, "").strip()
-            if len(secret) >= 6:
-                message = message.replace(secret, "[redacted]")
-        raise ConfigError(message)
+        raise ConfigError(redact("invalid settings:\n  " + "\n  ".join(problems), sources))
     return Settings(strategy, alpaca, runtime)
-
-
-def scrub_secrets(text: str) -> str:
-    """``text`` with any configured key value replaced (for messages built from broker answers)."""
-    sources = _raw_sources()
-    for name in SECRET_VARIABLES:
-        secret = sources.get(name, "").strip()
-        if len(secret) >= 6:
-            text = text.replace(secret, "[redacted]")
-    return text

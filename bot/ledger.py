@@ -272,6 +272,10 @@ class Ledger:
         row = self._db.execute("SELECT value FROM facts WHERE key = ?", (key,)).fetchone()
         return str(row[0]) if row else None
 
+    def facts_starting(self, prefix: str) -> dict[str, str]:
+        rows = self._db.execute("SELECT key, value FROM facts WHERE key LIKE ? ORDER BY key", (f"{prefix}%",))
+        return {str(k): str(v) for k, v in rows.fetchall()}
+
     def remember(self, key: str, value: str) -> None:
         with self._transaction():
             self._db.execute("INSERT OR IGNORE INTO facts VALUES (?, ?)", (key, value))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -13,13 +14,15 @@ from bot.broker.alpaca import AlpacaBroker
 from bot.chart import write_hold_chart
 from bot.config import Settings
 from bot.errors import BrokerError, ConfigError, ShutdownRequested
+from bot.health import write_heartbeat
 from bot.instance_lock import InstanceLock
 from bot.ledger import Ledger
 from bot.logs import configure_logging, get_logger
 from bot.report import ledger_scorecard
-from bot.runner import StopSignal, read_heartbeat, run_loop, write_heartbeat
+from bot.runner import StopSignal, run_loop
 from bot.scoring import render_table, scorecard_json
 from bot.trader import Trader
+from bot.watch.wiring import Watch
 
 LEDGER_FILE = "ledger.sqlite"
 DEMO_DIR = "demo"
@@ -55,7 +58,12 @@ def start_logging(settings: Settings) -> Any:
     configure_logging(
         log_format=settings.runtime.log_format,
         level=settings.runtime.log_level.value,
-        secrets=(settings.alpaca.key_id.get_secret_value(), settings.alpaca.secret_key.get_secret_value()),
+        secrets=(
+            settings.alpaca.key_id.get_secret_value(),
+            settings.alpaca.secret_key.get_secret_value(),
+            *settings.runtime.notification_urls(),
+            settings.runtime.ping_url.get_secret_value(),
+        ),
     )
     return get_logger()
 
@@ -91,34 +99,42 @@ def _trade_locked(
     settings: Settings, log: Any, stop: StopSignal, *, once: bool, finished: Callable[[], bool], demo: bool
 ) -> int:
     # Recording must work before anything is sent: a local-file fault stops here, not after an order.
-    write_heartbeat(settings.runtime.data_dir, state="starting", problems={})
-    broker = AlpacaBroker(settings, sleep=stop.sleep_or_raise)
-    with stop.interruptible():
-        account = broker.account()
-    if account.status not in TRADABLE_ACCOUNT_STATUSES:
-        raise BrokerError(f"account status is {account.status}; trading needs ACTIVE")
-    ledger = Ledger(ledger_path(settings))
+    write_heartbeat(settings.runtime.data_dir, {"at": datetime.now(UTC).isoformat(), "state": "starting"})
+    watch = Watch(settings, ledger_path(settings), log)
     try:
-        claim_ledger(ledger, account.id, settings, demo=demo)
-        if settings.runtime.forbid_shorting:
-            with stop.interruptible():
-                changed = broker.forbid_shorting()
-            log.info("account_configured", no_shorting=True, changed=changed, opt_out="BOT_FORBID_SHORTING=false")
-        else:
-            log.warning("account_configured", no_shorting=False, changed=False, opt_out="BOT_FORBID_SHORTING=false")
-        trader = Trader(broker, ledger, settings.strategy.params(), log)
-        code = run_loop(
-            trader,
-            stop=stop,
-            data_dir=settings.runtime.data_dir,
-            poll_seconds=settings.runtime.poll_seconds,
-            log=log,
-            once=once,
-            finished=finished,
-        )
+        broker = AlpacaBroker(settings, sleep=stop.sleep_or_raise, observe=watch.observe_request)
+        with stop.interruptible():
+            account = broker.account()
+        if account.status not in TRADABLE_ACCOUNT_STATUSES:
+            raise BrokerError(f"account status is {account.status}; trading needs ACTIVE")
+        ledger = Ledger(ledger_path(settings))
+        try:
+            claim_ledger(ledger, account.id, settings, demo=demo)
+            watch.start_notifications()
+            _configure_shorting(broker, settings, stop, log)
+            return run_loop(
+                Trader(broker, ledger, settings.strategy.params(), log),
+                stop=stop,
+                data_dir=settings.runtime.data_dir,
+                poll_seconds=settings.runtime.poll_seconds,
+                log=log,
+                once=once,
+                finished=finished,
+                observers=watch.observers,
+            )
+        finally:
+            ledger.close()
     finally:
-        ledger.close()
-    return code
+        watch.close()
+
+
+def _configure_shorting(broker: AlpacaBroker, settings: Settings, stop: StopSignal, log: Any) -> None:
+    if settings.runtime.forbid_shorting:
+        with stop.interruptible():
+            changed = broker.forbid_shorting()
+        log.info("account_configured", no_shorting=True, changed=changed, opt_out="BOT_FORBID_SHORTING=false")
+    else:
+        log.warning("account_configured", no_shorting=False, changed=False, opt_out="BOT_FORBID_SHORTING=false")
 
 
 def run_command(args: argparse.Namespace, settings: Settings) -> int:
@@ -200,21 +216,4 @@ def report_command(args: argparse.Namespace, settings: Settings) -> int:
             f"changed outside the bot on {change['observed_at'][:10]}: broker held {change['broker_qty']} "
             f"{change['symbol']}, the bot's orders {change['bot_qty']} ({what})"
         )
-    return 0
-
-
-def health_command(args: argparse.Namespace, settings: Settings) -> int:
-    beat = read_heartbeat(settings.runtime.data_dir)
-    limit = settings.runtime.heartbeat_max_age_seconds
-    if beat is None:
-        print(f"unhealthy: no heartbeat in {settings.runtime.data_dir}")
-        return 1
-    age, problems = beat
-    if age > limit:
-        print(f"unhealthy: last heartbeat {age:.0f}s ago (limit {limit:.0f}s)")
-        return 1
-    if problems:
-        print("unhealthy: " + "; ".join(f"{name}: {cause}" for name, cause in sorted(problems.items())))
-        return 1
-    print(f"healthy: last heartbeat {age:.1f}s ago")
     return 0

@@ -3,6 +3,9 @@
 Events are identifiers with fields (``log.info("fill", qty=..., price=...)``). Each line carries an
 ISO-8601 UTC timestamp, the level and the run id. Configured secret values are scrubbed from every
 field as a last line of defence; the code never logs them in the first place.
+
+The events are also the bot's event stream: listeners added with ``listen`` (notifications, metrics) see
+every event, whatever ``LOG_LEVEL`` hides from the output.
 """
 
 from __future__ import annotations
@@ -10,7 +13,7 @@ from __future__ import annotations
 import logging
 import sys
 import uuid
-from collections.abc import Iterable, MutableMapping
+from collections.abc import Callable, Iterable, Mapping, MutableMapping
 from typing import Any, TextIO
 
 import structlog
@@ -43,6 +46,35 @@ class SecretScrubber:
         return {key: self._scrub(value) for key, value in event.items()}
 
 
+Listener = Callable[[str, Mapping[str, Any]], None]
+_listeners: list[Listener] = []
+
+
+def listen(listener: Listener) -> Callable[[], None]:
+    """Call ``listener(event, fields)`` for every event from now on; returns the call that stops it."""
+    _listeners.append(listener)
+    return lambda: _listeners.remove(listener) if listener in _listeners else None
+
+
+def _tap(_: Any, __: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
+    name = str(event.get("event", ""))
+    for listener in tuple(_listeners):
+        try:
+            listener(name, event)
+        except Exception as exc:  # a listener's fault must never stop the loop or lose the log line
+            print(f"event listener failed on {name}: {exc.__class__.__name__}: {exc}", file=sys.stderr)
+    return event
+
+
+def _at_least(level: int) -> Callable[[Any, str, MutableMapping[str, Any]], MutableMapping[str, Any]]:
+    def drop_below(_: Any, method: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
+        if logging.getLevelNamesMapping().get(method.upper(), logging.CRITICAL) < level:
+            raise structlog.DropEvent
+        return event
+
+    return drop_below
+
+
 def new_run_id() -> str:
     return uuid.uuid4().hex[:12]
 
@@ -69,6 +101,8 @@ def configure_logging(
     structlog.contextvars.bind_contextvars(run_id=run_id)
     structlog.configure(
         processors=[
+            _tap,
+            _at_least(logging.getLevelNamesMapping()[level]),
             structlog.contextvars.merge_contextvars,
             structlog.processors.add_log_level,
             structlog.processors.TimeStamper(fmt="iso", utc=True),
@@ -76,7 +110,7 @@ def configure_logging(
             SecretScrubber(secrets),
             renderer,
         ],
-        wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelNamesMapping()[level]),
+        wrapper_class=structlog.make_filtering_bound_logger(logging.DEBUG),  # the level is applied after the tap
         logger_factory=structlog.PrintLoggerFactory(out),
         cache_logger_on_first_use=False,
     )

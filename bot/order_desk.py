@@ -20,6 +20,7 @@ from bot.market import venue
 from bot.market.calendar import NEW_YORK
 from bot.money import price
 from bot.orders import Intent
+from bot.round_trips import season_traded
 from bot.season_calendar import TradingCalendar
 from strategies.params import BreakoutParams
 
@@ -70,8 +71,19 @@ class OrderDesk:
         adopted = sum((c.adopted_qty for c in changes if c.symbol == self.params.symbol), Decimal(0))
         return held + adopted
 
+    def season_entered(self, season: int) -> bool:
+        """An entry of the season filled: its priced fill, or an order record that already says so."""
+        if season_traded(self.ledger, self.params, season):
+            return True
+        return any(
+            o.season == season and o.intent == Intent.ENTRY.value and o.filled_qty > 0 for o in self.ledger.orders()
+        )
+
+    def live_orders(self) -> list[OrderRecord]:
+        return [r for r in self.ledger.orders() if r.status not in FINAL]
+
     def any_live(self) -> bool:
-        return any(r.status not in FINAL for r in self.ledger.orders())
+        return bool(self.live_orders())
 
     def fills_pending(self) -> bool:
         """Whether an order has filled more than its priced fill records say (they wait for the benchmark)."""

@@ -45,6 +45,7 @@ def watch_position(
     log.warning(
         "position_changed_outside",
         symbol=params.symbol,
+        observed_at=now.isoformat(),
         broker_qty=str(broker_qty),
         ledger_qty=str(ours),
         difference=str(broker_qty - ours),

@@ -8,21 +8,21 @@ broker's clock, not the machine's, decides what is due.
 
 from __future__ import annotations
 
-import json
-import os
 import signal
 import threading
-from collections.abc import Callable, Iterator
+import time
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from types import FrameType
-from typing import Any
+from typing import Any, Protocol
 
 from bot.errors import BrokerError, CredentialsRefused, ShutdownRequested
+from bot.health import write_heartbeat
 from bot.trader import Trader
+from bot.watch.next_action import describe
 
-HEARTBEAT_FILE = "heartbeat.json"
 ERROR_BACKOFF_SECONDS = 5.0
 FAILED_PASSES_UNHEALTHY = 3  # this many passes in a row failing (broker down, invalid answers) fail bot health
 
@@ -75,18 +75,18 @@ class StopSignal:
         signal.signal(signal.SIGINT, handler)
 
 
-def write_heartbeat(data_dir: Path, **fields: Any) -> None:
-    """Atomically replace the heartbeat file that ``bot health`` reads."""
-    data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
-    target = data_dir / HEARTBEAT_FILE
-    temporary = target.with_suffix(f".{os.getpid()}.tmp")
-    with os.fdopen(os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as handle:
-        handle.write(json.dumps({"at": datetime.now(UTC).isoformat(), **fields}))
-    try:
-        temporary.replace(target)
-    except OSError:
-        temporary.unlink(missing_ok=True)
-        raise
+class PassObserver(Protocol):
+    """Told about every pass (metrics, notifications, the dead-man's-switch ping); must not block."""
+
+    def after_pass(self, beat: dict[str, Any], trader: Trader, seconds: float) -> None: ...
+
+
+def _next_action(trader: Trader) -> dict[str, str | None]:
+    view = getattr(trader, "view", None)
+    if view is None:
+        return {}
+    action = describe(view)
+    return {"next_action": action.text, "next_action_at": action.at.isoformat() if action.at else None}
 
 
 def run_loop(
@@ -98,10 +98,23 @@ def run_loop(
     log: Any,
     once: bool = False,
     finished: Callable[[], bool] = lambda: False,
+    observers: Sequence[PassObserver] = (),
 ) -> int:
     """Run until stopped; return the process exit code."""
     failed = 0
+    kept: dict[str, Any] = {}  # what the last good pass said, shown while later passes fail
+
+    def beat(state: str, started: float, **fields: Any) -> None:
+        heartbeat = {"at": datetime.now(UTC).isoformat(), "state": state, **kept, **fields}
+        write_heartbeat(data_dir, heartbeat)
+        for observer in observers:
+            try:
+                observer.after_pass(heartbeat, trader, time.monotonic() - started)
+            except Exception as exc:  # watching must never stop trading
+                log.warning("observer_failed", observer=type(observer).__name__, cause=str(exc))
+
     while not stop.is_set:
+        started = time.monotonic()
         try:
             with stop.interruptible():
                 wake_at = trader.tick()
@@ -110,7 +123,7 @@ def run_loop(
             break
         except CredentialsRefused as exc:
             log.error("credentials_refused", cause=str(exc), action="stopped")
-            write_heartbeat(data_dir, state="stopped", problems={"credentials": str(exc)})
+            beat("stopped", started, problems={"credentials": str(exc)})
             raise
         except BrokerError as exc:
             failed += 1
@@ -120,30 +133,18 @@ def run_loop(
             problems = dict(trader.problems)
             if failed >= FAILED_PASSES_UNHEALTHY:
                 problems["broker"] = f"{failed} passes in a row failed; the last: {exc}"
-            write_heartbeat(data_dir, state="degraded", failed_passes=failed, problems=problems)
+            beat("degraded", started, failed_passes=failed, last_error=str(exc), problems=problems)
             stop.wait(min(ERROR_BACKOFF_SECONDS, poll_seconds))
             continue
         failed = 0
-        write_heartbeat(
-            data_dir,
-            state="ok",
-            broker_time=now.isoformat(),
-            next_wake=wake_at.isoformat(),
-            problems=trader.problems,
-        )
+        kept = {
+            "last_ok_at": datetime.now(UTC).isoformat(),
+            "broker_time": now.isoformat(),
+            "next_wake": wake_at.isoformat(),
+            **_next_action(trader),
+        }
+        beat("ok", started, problems=dict(trader.problems))
         if once or finished():
             break
         stop.wait(min(max((wake_at - now).total_seconds(), 0.0), poll_seconds))
     return 0
-
-
-def read_heartbeat(data_dir: Path) -> tuple[float, dict[str, str]] | None:
-    """The heartbeat's age in seconds and the problems it reports, or None without a readable one."""
-    target = data_dir / HEARTBEAT_FILE
-    try:
-        beat = json.loads(target.read_text())
-        stamp = datetime.fromisoformat(beat["at"])
-        problems = {str(k): str(v) for k, v in (beat.get("problems") or {}).items()}
-    except (OSError, ValueError, KeyError, AttributeError, TypeError):
-        return None
-    return (datetime.now(UTC) - stamp).total_seconds(), problems

@@ -24,8 +24,9 @@ from bot.orders import Intent, client_order_id
 from bot.outside import watch_position
 from bot.pnl import log_trade_closed, take_snapshot
 from bot.reconcile import reconcile
-from bot.round_trips import OpenTrade, open_trade, season_traded
+from bot.round_trips import OpenTrade, open_trade
 from bot.season_calendar import TradingCalendar
+from bot.watch.next_action import PassView
 from strategies.breakout import (
     Action,
     entry_decision,
@@ -47,16 +48,14 @@ class Trader:
         self.broker, self.ledger, self.params, self.log = broker, ledger, params, log
         self.desk = OrderDesk(broker, ledger, params, log)
         self.now: datetime | None = None  # the broker's time at the start of the last pass
+        self.view: PassView | None = None  # what the last complete pass saw
         self.problems: dict[str, str] = {}  # what keeps the bot from trading now (bot health reports them)
         self._calendar: TradingCalendar | None = None
         self._calendar_day: date | None = None
         self._reconciled = False
         self._warned: set[str] = set()
 
-    # The pass
-
-    def tick(self) -> datetime:
-        """Do what is due now; return the broker time of the next decision point."""
+    def tick(self) -> datetime:  # do what is due now; return the broker time of the next decision point
         now = self.now = self.broker.clock().now
         calendar = self._calendar_for(now)
         account = self.broker.account()
@@ -73,8 +72,12 @@ class Trader:
         take_snapshot(
             self.ledger, self.broker, self.params, now, calendar, self.open_trade(calendar), self.log, self._warn_once
         )
-        if self._blocked(account):
-            return next_wake(now, calendar, self.params.trigger, self.desk.any_live() or self.desk.fills_pending())
+        if not self._blocked(account):
+            self._decide(now, calendar, account, broker_long)
+        self.view = self._view(now, calendar, account, broker_long)
+        return next_wake(now, calendar, self.params.trigger, bool(self.view.live_orders) or self.view.fills_pending)
+
+    def _decide(self, now: datetime, calendar: TradingCalendar, account: Account, broker_long: Decimal) -> None:
         trade, held = self.open_trade(calendar), self.desk.bot_quantity()
         if trade is not None and held > 0:
             self._exit_if_due(now, calendar, trade, broker_long)
@@ -85,7 +88,17 @@ class Trader:
         else:
             self._entry_if_due(now, calendar, account)
             self._entry_retry_if_due(now, calendar, account)
-        return next_wake(now, calendar, self.params.trigger, self.desk.any_live() or self.desk.fills_pending())
+
+    def _view(self, now: datetime, calendar: TradingCalendar, account: Account, broker_long: Decimal) -> PassView:
+        """What this pass saw, for `bot status`, the metrics and the status page."""
+        current = calendar.current_or_next(now)
+        nearby = [s.day for s in (calendar.last_closed(now), current) if s is not None]
+        entered = current is not None and self.desk.season_entered(season_of(current.day, calendar.days))
+        decided = frozenset(d for d in nearby if self.ledger.fact(f"decided:{d}") is not None)
+        return PassView(
+            now, calendar, self.params, self.open_trade(calendar), self.desk.bot_quantity(), self.desk.live_orders(),
+            self.desk.fills_pending(), account.blocked_by, entered, decided, account.equity, broker_long,
+        )  # fmt: skip
 
     def _calendar_for(self, now: datetime) -> TradingCalendar:
         today = now.astimezone(NEW_YORK).date()
@@ -107,18 +120,8 @@ class Trader:
         self._warn_once("account_blocked", "account_blocked", cause=cause, action="no_orders_until_cleared")
         return True
 
-    # Positions
-
     def open_trade(self, calendar: TradingCalendar) -> OpenTrade | None:
         return open_trade(self.ledger, self.params, calendar.days)
-
-    def _season_entered(self, season: int) -> bool:
-        """An entry of the season filled: its priced fill, or an order record that already says so."""
-        if season_traded(self.ledger, self.params, season):
-            return True
-        return any(
-            o.season == season and o.intent == Intent.ENTRY.value and o.filled_qty > 0 for o in self.ledger.orders()
-        )
 
     def _verdict(self, season: int, intent: Intent, session: date | None, calendar: TradingCalendar) -> policy.Verdict:
         verdict = policy.next_attempt(self.desk.attempts(season, intent, calendar), session)
@@ -158,19 +161,9 @@ class Trader:
                 latest=bars[-1].session.isoformat() if bars else None,
             )
             return
-        traded = self._season_entered(season_of(closed.day, calendar.days))
+        traded = self.desk.season_entered(season_of(closed.day, calendar.days))
         decision = entry_decision(bars, self.params, traded_this_season=traded)
-        self.log.info(
-            "signal",
-            symbol=self.params.symbol,
-            session=closed.day.isoformat(),
-            close=bars[-1].close,
-            breakout_level=self.params.level,
-            threshold=self.params.threshold,
-            action=decision.action.value,
-            reason=decision.reason.value,
-            trigger=self.params.trigger.value,
-        )
+        self._log_signal(closed.day, decision.action.value, decision.reason.value, close=bars[-1].close)
         if decision.action is Action.BUY:
             late = now >= venue.opg_cutoff(upcoming)
             tif = TimeInForce.DAY if late else TimeInForce.OPG
@@ -185,7 +178,7 @@ class Trader:
         if today is None or now < today.opens_at - timedelta(hours=12):
             return
         season = exit_session(today.day, calendar.days, self.params).year
-        if self._season_entered(season):
+        if self.desk.season_entered(season):
             return
         reason = policy.entry_retry(self.desk.attempts(season, Intent.ENTRY, calendar), today.day, now, today)
         if reason is None:
@@ -203,7 +196,7 @@ class Trader:
         if session is None or now < session.opens_at + MINUTE or self.ledger.fact(f"decided:{session.day}"):
             return
         season = season_of(session.day, calendar.days)
-        blocked = intraday_entry_block(session.day, self.params, traded_this_season=self._season_entered(season))
+        blocked = intraday_entry_block(session.day, self.params, traded_this_season=self.desk.season_entered(season))
         previous = calendar.previous_before(session.day)
         if blocked is not None or previous is None:
             return
@@ -212,17 +205,7 @@ class Trader:
         reason, index = first_intraday_breakout(minutes, prior[-1].close if prior else None, self.params)
         if index is None:
             return
-        self.log.info(
-            "signal",
-            symbol=self.params.symbol,
-            session=session.day.isoformat(),
-            price=minutes[index].close,
-            breakout_level=self.params.level,
-            threshold=self.params.threshold,
-            action="buy",
-            reason=reason.value,
-            trigger=self.params.trigger.value,
-        )
+        self._log_signal(session.day, "buy", reason.value, price=minutes[index].close)
         self._enter(now, calendar, account, session.day, price(minutes[index].close), TimeInForce.DAY, reason.value)
         self.ledger.remember(f"decided:{session.day}", reason.value)
 
@@ -273,6 +256,9 @@ class Trader:
         ledger_open = min(trade.qty, self.desk.bot_quantity())
         qty = policy.sell_quantity(ledger_open, broker_long)
         if qty <= 0:
+            self.problems["position_mismatch"] = (
+                f"broker holds {broker_long} {self.params.symbol}, the bot {ledger_open}"
+            )
             self._warn_once(
                 f"mismatch:{trade.season}:{broker_long}",
                 "position_mismatch",
@@ -292,7 +278,21 @@ class Trader:
             )
         coid = client_order_id(self.params.symbol, trade.season, Intent.EXIT, verdict.attempt)
         request = OrderRequest(self.params.symbol, Side.SELL, qty, plan.time_in_force, coid)
+        self.problems.pop("position_mismatch", None)
         self.desk.submit(request, Intent.EXIT, trade.season, plan.reason, now)
+
+    def _log_signal(self, session: date, action: str, reason: str, **seen: float) -> None:
+        self.log.info(
+            "signal",
+            symbol=self.params.symbol,
+            session=session.isoformat(),
+            **seen,
+            breakout_level=self.params.level,
+            threshold=self.params.threshold,
+            action=action,
+            reason=reason,
+            trigger=self.params.trigger.value,
+        )
 
     def _warn_once(self, key: str, event: str, **fields: Any) -> None:
         if key not in self._warned:

@@ -8,8 +8,9 @@ from pathlib import Path
 import structlog
 
 from bot.errors import BrokerDataInvalid
+from bot.health import problems_of, read_heartbeat
 from bot.market.calendar import NEW_YORK
-from bot.runner import FAILED_PASSES_UNHEALTHY, StopSignal, read_heartbeat, run_loop
+from bot.runner import FAILED_PASSES_UNHEALTHY, StopSignal, run_loop
 from tests.processes import clean_environment, run_bot
 
 
@@ -20,11 +21,12 @@ class FlakyTrader:
         self.outcomes, self.stop, self.data_dir = outcomes, stop, data_dir
         self.problems: dict[str, str] = {}
         self.now: datetime | None = None
+        self.view = None  # what `bot status` describes: nothing here
         self.beats: list[dict[str, str]] = []
 
     def tick(self) -> datetime:
         beat = read_heartbeat(self.data_dir)
-        self.beats.append(beat[1] if beat else {})
+        self.beats.append(problems_of(beat) if beat else {})
         good = self.outcomes.pop(0)
         if not self.outcomes:
             self.stop.set("script done")  # this is the last pass
@@ -42,7 +44,8 @@ def test_failing_passes_turn_health_bad_with_the_cause_and_a_good_pass_clears_it
     # What each pass found in the heartbeat the one before it left, then what the good last pass left.
     assert [("broker" in beat) for beat in trader.beats[1:]] == [False] * (failing - 1) + [True]
     assert "filled_qty=940" in trader.beats[failing]["broker"]
-    assert read_heartbeat(data) is not None and read_heartbeat(data)[1] == {}  # type: ignore[index]
+    last = read_heartbeat(data)
+    assert last is not None and problems_of(last) == {} and last["state"] == "ok"
     trader = FlakyTrader([False] * (failing + 1), stop := StopSignal(), data)
     run_loop(trader, stop=stop, data_dir=data, poll_seconds=0.001, log=structlog.get_logger())  # type: ignore[arg-type]
     health = run_bot("health", env=clean_environment(BOT_DATA_DIR=str(data)))

@@ -39,7 +39,7 @@ from bot.broker.alpaca_transport import (
     rejection_kind,
 )
 from bot.broker.base import Account, Clock, Order, OrderRequest, Position, SessionTimes
-from bot.broker.bounded import bound
+from bot.broker.bounded import RequestObserver, bound
 from bot.broker.clock_guard import ClockGuard
 from bot.broker.validate import (
     as_requested,
@@ -67,7 +67,13 @@ log = get_logger()
 
 
 class AlpacaBroker(AlpacaMarketData):
-    def __init__(self, settings: Settings, *, sleep: Callable[[float], None] = time_module.sleep) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        sleep: Callable[[float], None] = time_module.sleep,
+        observe: RequestObserver | None = None,
+    ) -> None:
         alpaca = settings.alpaca
         alpaca.require_credentials()
         key, secret = alpaca.key_id.get_secret_value(), alpaca.secret_key.get_secret_value()
@@ -79,7 +85,7 @@ class AlpacaBroker(AlpacaMarketData):
             # retry would stack fixed 3 s sleeps under ours and resend POSTs blindly.
             client._retry = 0
             client._session.request = bound(  # type: ignore[method-assign]
-                client._session.request, connect_seconds=timeout[0], read_seconds=timeout[1]
+                client._session.request, connect_seconds=timeout[0], read_seconds=timeout[1], observe=observe
             )
         self._retry_seconds = settings.runtime.retry_max_seconds
         self._feed_override = DataFeed(alpaca.data_feed) if alpaca.data_feed else None

@@ -18,6 +18,7 @@ import requests
 from bot.errors import BotError, BrokerDataInvalid
 
 MAX_RESPONSE_BYTES = 32 * 1024 * 1024  # ten years of daily bars for a few symbols is well under 10 MB
+RequestObserver = Callable[[str, str, int | None], None]
 
 
 def _shut(response: requests.Response) -> None:
@@ -34,13 +35,24 @@ def bound(
     connect_seconds: float,
     read_seconds: float,
     max_bytes: int = MAX_RESPONSE_BYTES,
+    observe: RequestObserver | None = None,
 ) -> Callable[..., requests.Response]:
-    """``request`` with timeouts, an overall deadline of ``read_seconds`` for the body and a size cap."""
+    """``request`` with timeouts, an overall deadline of ``read_seconds`` for the body and a size cap.
+
+    ``observe(method, url, status)`` is told of every request (status None: no answer), for the metrics.
+    """
 
     def bounded(method: str, url: str, **kwargs: Any) -> requests.Response:
         kwargs["timeout"] = (connect_seconds, read_seconds)
         kwargs["stream"] = True
-        response = request(method, url, **kwargs)
+        try:
+            response = request(method, url, **kwargs)
+        except Exception:
+            if observe is not None:
+                observe(method, url, None)
+            raise
+        if observe is not None:
+            observe(method, url, response.status_code)
         expired = threading.Event()
 
         def expire() -> None:

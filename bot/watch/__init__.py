@@ -1,0 +1,1 @@
+"""Watching the bot run: status, metrics, the status page and notifications."""
