@@ -13,6 +13,8 @@ from typing import Any
 
 from bot.scoring import Scorecard
 
+FEW_POINTS = 20
+
 
 @dataclass(frozen=True, slots=True)
 class HoldPoint:
@@ -61,11 +63,13 @@ def _render(
     try:
         if points:
             days = [p.session for p in points]
-            axes.plot(days, [float(p.position_value) for p in points], label=f"{symbol} position", color="tab:blue")
+            dots = {"marker": "o", "markersize": 4} if len(points) < FEW_POINTS else {}  # a line needs two points
+            axes.plot(days, [float(p.position_value) for p in points], label=f"{symbol} position", color="tab:blue",
+                      **dots)  # fmt: skip
             axes.plot(days, [float(p.benchmark_value) for p in points], label=f"{benchmark}, same dollars",
-                      color="tab:orange")  # fmt: skip
+                      color="tab:orange", **dots)  # fmt: skip
             axes.plot(days, [float(needed_to_double(p)) for p in points], label=f"needed to double {benchmark}",
-                      color="tab:gray", linestyle=":")  # fmt: skip
+                      color="tab:gray", linestyle=":", **dots)  # fmt: skip
             for span in spans:
                 axes.axvline(span.entry, color="green", linestyle="--", linewidth=1)
                 if span.exit is not None:

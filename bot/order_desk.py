@@ -11,7 +11,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from bot.broker.base import Broker, Order, OrderRequest
+from bot.broker.base import Account, Broker, Order, OrderRequest
 from bot.broker.validate import same_order
 from bot.engine.policy import FINAL, Attempt
 from bot.errors import BrokerUnavailable, OrderRejected, RejectionKind
@@ -20,8 +20,10 @@ from bot.market import venue
 from bot.market.calendar import NEW_YORK
 from bot.money import price
 from bot.orders import Intent
-from bot.round_trips import season_traded
+from bot.round_trips import OpenTrade, season_traded
 from bot.season_calendar import TradingCalendar
+from bot.watch.next_action import PassView
+from strategies.breakout import season_of
 from strategies.params import BreakoutParams
 
 MINUTE = timedelta(minutes=1)
@@ -81,6 +83,27 @@ class OrderDesk:
 
     def live_orders(self) -> list[OrderRecord]:
         return [r for r in self.ledger.orders() if r.status not in FINAL]
+
+    def observe(
+        self, now: datetime, calendar: TradingCalendar, account: Account, broker_long: Decimal, trade: OpenTrade | None
+    ) -> PassView:
+        """What a pass saw, for `bot status`, the metrics and the status page."""
+        current = calendar.current_or_next(now)
+        nearby = [s.day for s in (calendar.last_closed(now), current) if s is not None]
+        return PassView(
+            now=now,
+            calendar=calendar,
+            params=self.params,
+            trade=trade,
+            held=self.bot_quantity(),
+            live_orders=self.live_orders(),
+            fills_pending=self.fills_pending(),
+            blocked_by=account.blocked_by,
+            season_entered=current is not None and self.season_entered(season_of(current.day, calendar.days)),
+            decided=frozenset(d for d in nearby if self.ledger.fact(f"decided:{d}") is not None),
+            equity=account.equity,
+            broker_qty=broker_long,
+        )
 
     def any_live(self) -> bool:
         return bool(self.live_orders())

@@ -74,7 +74,7 @@ class Trader:
         )
         if not self._blocked(account):
             self._decide(now, calendar, account, broker_long)
-        self.view = self._view(now, calendar, account, broker_long)
+        self.view = self.desk.observe(now, calendar, account, broker_long, self.open_trade(calendar))
         return next_wake(now, calendar, self.params.trigger, bool(self.view.live_orders) or self.view.fills_pending)
 
     def _decide(self, now: datetime, calendar: TradingCalendar, account: Account, broker_long: Decimal) -> None:
@@ -88,17 +88,6 @@ class Trader:
         else:
             self._entry_if_due(now, calendar, account)
             self._entry_retry_if_due(now, calendar, account)
-
-    def _view(self, now: datetime, calendar: TradingCalendar, account: Account, broker_long: Decimal) -> PassView:
-        """What this pass saw, for `bot status`, the metrics and the status page."""
-        current = calendar.current_or_next(now)
-        nearby = [s.day for s in (calendar.last_closed(now), current) if s is not None]
-        entered = current is not None and self.desk.season_entered(season_of(current.day, calendar.days))
-        decided = frozenset(d for d in nearby if self.ledger.fact(f"decided:{d}") is not None)
-        return PassView(
-            now, calendar, self.params, self.open_trade(calendar), self.desk.bot_quantity(), self.desk.live_orders(),
-            self.desk.fills_pending(), account.blocked_by, entered, decided, account.equity, broker_long,
-        )  # fmt: skip
 
     def _calendar_for(self, now: datetime) -> TradingCalendar:
         today = now.astimezone(NEW_YORK).date()

@@ -82,7 +82,8 @@ def test_run_sets_no_shorting_on_the_account(tmp_path: Path, exchange: str) -> N
 def test_health_fails_with_the_cause_while_the_bot_cannot_trade(tmp_path: Path) -> None:
     env = clean_environment(BOT_DATA_DIR=str(tmp_path / "data"))
     (tmp_path / "data").mkdir()
-    beat = {"at": datetime.now(UTC).isoformat(), "problems": {"account_blocked": "trading_blocked"}}
+    now = datetime.now(UTC).isoformat()
+    beat = {"at": now, "state": "ok", "last_ok_at": now, "problems": {"account_blocked": "trading_blocked"}}
     (tmp_path / "data" / "heartbeat.json").write_text(json.dumps(beat))
     health = run_bot("health", env=env)
     assert health.returncode == 1 and "account_blocked: trading_blocked" in health.stdout

@@ -40,7 +40,7 @@ def _timestamp(value: Any) -> float | None:
 
 class Metrics:
     def __init__(self, params: BreakoutParams, max_age: float) -> None:
-        disable_created_metrics()  # the *_created series only double the output
+        disable_created_metrics()  # type: ignore[no-untyped-call]  # the *_created series only double the output
         self.params, self.max_age = params, max_age
         self.registry = CollectorRegistry()
         r, symbol = self.registry, params.symbol

@@ -32,6 +32,8 @@ def render_page(document: dict[str, Any]) -> str:
     health, ledger, score = document["health"], document["ledger"], document["ledger"]["score"]
     state, verdict_word = ("ok", "healthy") if health["ok"] else ("bad", "UNHEALTHY")
     verdict = {True: "holds", False: "does not hold", None: "not tested yet"}[score["claim_holds"]]
+    if any(not t["closed"] for t in score["trades"]):
+        verdict = f"open: decided at the exit (so far it {verdict})"
     trades = [
         [t["entry_date"], t["entry_price"], t["exit_date"], t["exit_price"], t["qty"], t["pnl"], t["return_pct"],
          "closed" if t["closed"] else "open (marked at the last close)"]

@@ -153,7 +153,12 @@ def render(document: dict[str, Any]) -> str:
     held = f"position: the bot's orders hold {ledger['position_qty']} {symbol}"
     lines.append(held + (f"; the broker holds {broker['position_qty']}" if broker and broker["reachable"] else ""))
     for trade in ledger["score"]["trades"]:
-        if not trade["closed"]:
+        if trade["closed"]:
+            lines.append(
+                f"closed trade: {trade['qty']} {symbol} bought {trade['entry_date']} @ {trade['entry_price']}, sold "
+                f"{trade['exit_date']} @ {trade['exit_price']}: {trade['return_pct']} % (P&L {trade['pnl']})"
+            )
+        else:
             lines.append(
                 f"open trade: {trade['qty']} {symbol} bought {trade['entry_date']} @ {trade['entry_price']}, marked "
                 f"{trade['exit_date']} @ {trade['exit_price']}: {symbol} {trade['return_pct']} % vs {benchmark} "
