@@ -24,7 +24,7 @@ from bot.market.csv_data import load_symbols, require_benchmark_coverage
 from bot.market.scenarios import SCENARIO_NAMES, build_scenario
 from bot.report import ledger_scorecard
 from bot.runner import StopSignal
-from bot.scoring import render_table
+from bot.score_output import render_table
 
 DEFAULT_SCENARIO_START = date(2023, 12, 1)
 DEFAULT_SCENARIO_END = date(2024, 7, 3)

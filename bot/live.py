@@ -20,7 +20,7 @@ from bot.ledger import Ledger
 from bot.logs import configure_logging, get_logger
 from bot.report import ledger_scorecard
 from bot.runner import StopSignal, run_loop
-from bot.scoring import render_table, scorecard_json
+from bot.score_output import render_table, scorecard_json
 from bot.trader import Trader
 from bot.watch.wiring import Watch
 

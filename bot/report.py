@@ -30,6 +30,7 @@ def ledger_scorecard(ledger: Ledger, params: BreakoutParams) -> Scorecard:
                 benchmark_entry_price=still_open.benchmark_entry_price,
                 benchmark_exit_price=price(still_open.benchmark_entry_price * last.benchmark_value / dollars),
                 closed=False,
+                season=still_open.season,
             )
         )
     start = Decimal(ledger.fact("start_equity") or "0")

@@ -91,6 +91,7 @@ def closed_round_trips(ledger: Ledger, params: BreakoutParams) -> list[tuple[int
                 exit_price=average_price(exits),
                 benchmark_entry_price=average_benchmark_price(entries),
                 benchmark_exit_price=average_benchmark_price(exits),
+                season=season,
             )
             trips.append((season, trip))
     return trips

@@ -38,15 +38,18 @@ def test_breakout_is_bought_at_next_open_and_sold_at_the_june_close(
     assert trade["pnl"] == pytest.approx(trade["qty"] * (exit_close - 202.0), abs=0.01)
     spy_entry = round(449.9 + 0.2 * entry_index, 2)
     spy_exit = round(450.0 + 0.2 * days.index(date(2024, 6, 28)), 2)
-    assert result["benchmark"] == {
+    spy_return = round((spy_exit / spy_entry - 1) * 100, 4)
+    assert trade["benchmark"] == {  # no dividend files: total return is price return
         "symbol": "SPY",
         "entry_price": spy_entry,
         "exit_price": spy_exit,
-        "return_pct": round((spy_exit / spy_entry - 1) * 100, 4),
+        "return_pct": spy_return,
+        "dividends_per_share": 0.0,
+        "total_return_pct": spy_return,
     }
-    assert result["excess_return_pct"] == pytest.approx(
-        trade["return_pct"] - result["benchmark"]["return_pct"], abs=1e-3
-    )
+    assert result["benchmark"] == {"symbol": "SPY", "return_pct": spy_return, "total_return_pct": spy_return}
+    assert result["excess_return_pct"] == pytest.approx(trade["return_pct"] - spy_return, abs=1e-3)
+    assert result["provenance"]["data"]["dividends"].startswith("none")
     assert result["start_equity"] == 100000.0
     assert result["end_equity"] == pytest.approx(100000.0 + trade["pnl"], abs=0.01)
     assert result["max_drawdown_pct"] >= 0
@@ -57,7 +60,7 @@ def test_readable_table_ends_with_the_verdict(tmp_path: Path, capsys: pytest.Cap
     assert main(["backtest", "--data", str(tmp_path / "d")]) == 0
     lines = capsys.readouterr().out.strip().splitlines()
     assert lines[-1].startswith("Verdict: the claim")
-    assert "2023-12-14" in lines[1]
+    assert "2023-12-14" in lines[2]  # after the provenance line and the header
 
 
 def test_no_breakout_means_no_trade(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

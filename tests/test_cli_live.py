@@ -44,7 +44,9 @@ def test_demo_then_report_tell_the_same_season_as_the_backtest(env: dict[str, st
     )
     scored = json.loads(report.stdout)
     assert scored.pop("changed_outside_the_bot") == []
-    assert scored == json.loads(backtest.stdout)
+    replayed = json.loads(backtest.stdout)
+    assert replayed.pop("provenance")["data"]["kind"] == "scenario" and replayed.pop("no_trade_reason") is None
+    assert scored == replayed
     assert KEY not in demo.stdout + demo.stderr
 
 

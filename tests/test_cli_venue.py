@@ -137,7 +137,7 @@ def test_a_corrupt_ledger_is_rebuilt_from_the_broker_and_the_season_ends_as_the_
     from bot.backtest.engine import run_backtest
     from bot.market.scenarios import build_scenario
     from bot.report import ledger_scorecard
-    from bot.scoring import scorecard_json
+    from bot.score_output import scorecard_json
     from tests.live_harness import KEY_ID, SECRET, harness
 
     frames = build_scenario("breakout")

@@ -11,7 +11,7 @@ from bot.backtest.engine import run_backtest
 from bot.ledger import Ledger
 from bot.market.scenarios import build_scenario
 from bot.report import ledger_scorecard
-from bot.scoring import scorecard_json
+from bot.score_output import scorecard_json
 from strategies.params import BreakoutParams
 from tests.crash_driver import KEY, SECRET, run_season_with_kills
 

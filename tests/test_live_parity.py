@@ -12,7 +12,7 @@ import pytest
 from bot.backtest.engine import run_backtest
 from bot.market.scenarios import SCENARIO_NAMES, build_scenario
 from bot.report import ledger_scorecard
-from bot.scoring import scorecard_json
+from bot.score_output import scorecard_json
 from tests.live_harness import harness
 
 START, END = date(2023, 12, 1), date(2024, 7, 3)

@@ -13,7 +13,7 @@ from bot.local_exchange.faults import parse_faults
 from bot.market.calendar import NEW_YORK
 from bot.market.scenarios import build_scenario
 from bot.report import ledger_scorecard
-from bot.scoring import scorecard_json
+from bot.score_output import scorecard_json
 from tests.live_harness import Harness, harness
 
 START, END = date(2023, 12, 1), date(2024, 7, 3)

@@ -11,12 +11,15 @@ from pathlib import Path
 import pandas as pd
 
 from bot.backtest.engine import run_backtest
+from bot.backtest.provenance import backtest_provenance, no_trade_reason, provenance_line
 from bot.chart import write_hold_chart
 from bot.config import Settings
 from bot.errors import ConfigError, DataError
 from bot.market.csv_data import load_symbols, require_benchmark_coverage
+from bot.market.dividends import Dividends, dividends_path, load_dividends
 from bot.market.scenarios import SCENARIO_NAMES, build_scenario
-from bot.scoring import render_table, scorecard_json
+from bot.score_output import render_table, scorecard_json
+from bot.scoring import with_dividends
 
 
 def iso_date(text: str) -> date:
@@ -64,21 +67,40 @@ def load_frames(args: argparse.Namespace, settings: Settings) -> dict[str, pd.Da
             raise ConfigError("--source alpaca needs --start and --end")
         return download_daily_frames(settings, symbols, start=args.start, end=args.end)
     frames = load_symbols(args.data, symbols)
-    require_benchmark_coverage(frames, strategy.symbol, strategy.benchmark, args.data)
+    require_benchmark_coverage(frames, strategy.symbol, strategy.benchmark, args.data, start=args.start, end=args.end)
     return frames
+
+
+def load_dividend_data(args: argparse.Namespace, settings: Settings) -> tuple[Dividends, list[str]]:
+    """Dividends per symbol, and where they came from (for the provenance)."""
+    symbols = [settings.strategy.symbol, settings.strategy.benchmark]
+    if args.data:
+        found = load_dividends(args.data, symbols)
+        return found, [
+            str(dividends_path(args.data, s)) for s in symbols if found[s] or dividends_path(args.data, s).is_file()
+        ]
+    return {s: () for s in symbols}, []
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
     if args.start and args.end and args.end < args.start:
         raise ConfigError(f"--end {args.end} is before --start {args.start}")
     frames = load_frames(args, settings)
-    result = run_backtest(frames, settings.strategy.params(), cash=args.cash, start=args.start, end=args.end)
+    dividends, dividend_files = load_dividend_data(args, settings)
+    params = settings.strategy.params()
+    result = run_backtest(frames, params, cash=args.cash, start=args.start, end=args.end)
     if result.sessions == 0:
         raise DataError("no sessions of the data fall between --start and --end")
+    card = with_dividends(result.scorecard, dividends)
     if args.chart:
-        write_hold_chart(result.scorecard, args.chart)
+        write_hold_chart(card, args.chart)
+    provenance = backtest_provenance(args, settings, frames, dividend_files)
+    why = no_trade_reason(result.decisions, params) if not card.trades else None
     if args.json:
-        print(json.dumps(scorecard_json(result.scorecard)))
-    else:
-        print(render_table(result.scorecard))
+        print(json.dumps({**scorecard_json(card), "no_trade_reason": why, "provenance": provenance}))
+        return 0
+    print(provenance_line(provenance))
+    if why:
+        print(why)
+    print(render_table(card))
     return 0

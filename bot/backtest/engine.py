@@ -250,6 +250,7 @@ def _round_trip(params: BreakoutParams, position: _Position, exit_fill: Fill, *,
         benchmark_entry_price=position.entry.benchmark_price,
         benchmark_exit_price=exit_fill.benchmark_price,
         closed=closed,
+        season=position.planned_exit.year,
     )
 
 

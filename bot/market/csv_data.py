@@ -112,9 +112,18 @@ def load_symbols(directory: Path, symbols: Iterable[str]) -> dict[str, pd.DataFr
     return {symbol: load_csv(directory / f"{symbol}.csv") for symbol in symbols}
 
 
-def require_benchmark_coverage(frames: dict[str, pd.DataFrame], symbol: str, benchmark: str, directory: Path) -> None:
-    """Every session of ``symbol`` must have a benchmark bar, or the score would be made up."""
-    days = _session_days(frames[symbol])
+def require_benchmark_coverage(
+    frames: dict[str, pd.DataFrame],
+    symbol: str,
+    benchmark: str,
+    directory: Path,
+    *,
+    start: date | None = None,
+    end: date | None = None,
+) -> None:
+    """Every session of ``symbol`` that is traded (``start`` to ``end``) needs a benchmark bar, or the score would
+    be made up; the history before ``start`` only feeds the rule."""
+    days = [d for d in _session_days(frames[symbol]) if (start is None or d >= start) and (end is None or d <= end)]
     benchmark_days = set(_session_days(frames[benchmark]))
     missing = [day for day in days if day not in benchmark_days]
     if missing:

@@ -19,7 +19,7 @@ from bot.errors import BotError, ConfigError
 from bot.health import evaluate, problems_of, read_heartbeat
 from bot.ledger import Ledger
 from bot.report import ledger_scorecard
-from bot.scoring import scorecard_json
+from bot.score_output import scorecard_json
 from strategies.params import BreakoutParams
 
 LEDGER_FILE = "ledger.sqlite"

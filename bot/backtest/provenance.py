@@ -1,0 +1,83 @@
+"""What produced a backtest's numbers (the settings, the data, the range), and why it made no trade."""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+from collections import Counter
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from bot import __version__
+from bot.config import Settings
+from strategies.breakout import Decision
+from strategies.params import BreakoutParams
+
+
+def _digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()[:16]
+
+
+def _span(frame: pd.DataFrame) -> dict[str, str]:
+    index = frame.index
+    days = index.tz_convert("America/New_York").date if isinstance(index, pd.DatetimeIndex) else list(index)
+    return {"first": min(days).isoformat(), "last": max(days).isoformat()} if len(days) else {}
+
+
+def backtest_provenance(
+    args: argparse.Namespace, settings: Settings, frames: dict[str, pd.DataFrame], dividend_files: Sequence[str]
+) -> dict[str, Any]:
+    if args.data:
+        source: dict[str, Any] = {
+            "kind": "csv",
+            "files": {
+                symbol: {"path": str(args.data / f"{symbol}.csv"), "sha256": _digest(args.data / f"{symbol}.csv")}
+                for symbol in frames
+            },
+        }
+    elif args.scenario:
+        source = {"kind": "scenario", "name": args.scenario, "seed": args.seed}
+    else:
+        source = {"kind": "alpaca", "data_url": settings.alpaca.data_url}
+    redacted = settings.redacted()
+    return {
+        "version": __version__,
+        "settings": {k: v for k, v in redacted.items() if k.startswith("STRATEGY_")},
+        "data": {
+            **source,
+            "spans": {symbol: _span(frame) for symbol, frame in frames.items()},
+            "dividends": list(dividend_files) or "none (price return equals total return)",
+        },
+        "start": args.start.isoformat() if args.start else None,
+        "end": args.end.isoformat() if args.end else None,
+        "cash": str(args.cash),
+    }
+
+
+def provenance_line(provenance: dict[str, Any]) -> str:
+    data = provenance["data"]
+    where = data.get("name") or ", ".join(f["path"] for f in data.get("files", {}).values()) or data.get("data_url")
+    changed = {k: v for k, v in provenance["settings"].items() if v is not None}
+    settings = ", ".join(f"{k}={v}" for k, v in sorted(changed.items()))
+    return (
+        f"From {data['kind']} {where} ({provenance['start'] or 'first'} to {provenance['end'] or 'last'} session); "
+        f"dividends: {data['dividends'] if isinstance(data['dividends'], str) else ', '.join(data['dividends'])}; "
+        f"settings: {settings}"
+    )
+
+
+def no_trade_reason(decisions: Sequence[Decision], params: BreakoutParams) -> str:
+    """Why a backtest made no trade, from its decisions: how often each reason came up."""
+    if not decisions:
+        return "No trade: no session was decided (the range holds no session after the history)."
+    counts = Counter(d.reason.value for d in decisions)
+    listed = ", ".join(f"{reason} ×{count}" for reason, count in counts.most_common())
+    closes = [d.price for d in decisions if d.price is not None]
+    highest = f"; the highest close was {max(closes):.2f}" if closes else ""
+    return (
+        f"No trade: the {len(decisions)} sessions decided were {listed}{highest}, against a threshold of "
+        f"{params.threshold:.2f}."
+    )
