@@ -21,7 +21,8 @@ from bot.errors import ConfigError
 from bot.ledger import Ledger
 from bot.live import DEMO_DIR, DEMO_FACT, demo_ledger_path, ledger_path, start_logging, trade
 from bot.market.csv_data import load_symbols, require_benchmark_coverage
-from bot.market.scenarios import SCENARIO_NAMES, build_scenario
+from bot.market.dividends import load_dividends
+from bot.market.scenarios import SCENARIO_NAMES, build_scenario, scenario_dividends
 from bot.report import ledger_scorecard
 from bot.runner import StopSignal
 from bot.score_output import render_table
@@ -101,7 +102,11 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     frames, start, end = _frames(args, settings)
     if end < start:
         raise ConfigError(f"--end {end} is before --start {start}")
-    exchange = LocalExchange(frames, speed=float(args.speed), start=start, end=end, cash=args.cash, seed=args.seed)
+    symbols = [settings.strategy.symbol, settings.strategy.benchmark]
+    dividends = load_dividends(args.data, symbols) if args.data else scenario_dividends(args.scenario or "breakout")
+    exchange = LocalExchange(
+        frames, speed=float(args.speed), start=start, end=end, cash=args.cash, seed=args.seed, dividends=dividends
+    )
     _fresh_demo_ledger(demo_ledger_path(settings))
     url = exchange.start()
     stop = StopSignal()

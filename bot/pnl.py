@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -10,11 +11,14 @@ from typing import Any
 from bot.broker.base import Broker
 from bot.ledger import Ledger, Snapshot
 from bot.market import venue
+from bot.market.dividends import Dividend, Dividends, per_share_in_hold
 from bot.money import cents, pct, price
 from bot.round_trips import OpenTrade, closed_round_trips, holdings_at
 from bot.scoring import claim_holds
 from bot.season_calendar import TradingCalendar
 from strategies.params import BreakoutParams
+
+DIVIDEND_FACT = "dividend:"
 
 
 def _settled_session(now: datetime, calendar: TradingCalendar) -> Any:
@@ -60,6 +64,8 @@ def take_snapshot(
         benchmark_value = held * trade.entry_price * benchmark_close / trade.benchmark_entry_price
     ledger.add_snapshot(Snapshot(closed.day, equity, held, held * close, benchmark_value))
     if trade is not None and held > 0:
+        record_dividends(ledger, broker, params, trade.entry_session, closed.day)
+    if trade is not None and held > 0:
         mine = close / trade.entry_price - 1
         theirs = benchmark_close / trade.benchmark_entry_price - 1
         log.info(
@@ -80,10 +86,35 @@ def take_snapshot(
         )
 
 
-def log_trade_closed(ledger: Ledger, params: BreakoutParams, season: int, log: Any) -> None:
+def record_dividends(ledger: Ledger, broker: Broker, params: BreakoutParams, first: date, last: date) -> None:
+    """The cash dividends of both legs with ex-dates in the hold so far: Alpaca paper credits none, the score does."""
+    found = broker.cash_dividends([params.symbol, params.benchmark], first, last)
+    for symbol, dividends in found.items():
+        for dividend in dividends:
+            ledger.remember(f"{DIVIDEND_FACT}{symbol}:{dividend.ex_date.isoformat()}", str(dividend.amount))
+
+
+def ledger_dividends(ledger: Ledger) -> Dividends:
+    found: dict[str, list[Dividend]] = {}
+    for key, amount in ledger.facts_starting(DIVIDEND_FACT).items():
+        symbol, ex_date = key.removeprefix(DIVIDEND_FACT).rsplit(":", 1)
+        found.setdefault(symbol, []).append(Dividend(date.fromisoformat(ex_date), Decimal(amount)))
+    return {symbol: tuple(sorted(rows, key=lambda d: d.ex_date)) for symbol, rows in found.items()}
+
+
+def log_trade_closed(ledger: Ledger, broker: Broker, params: BreakoutParams, season: int, log: Any) -> None:
     trip = next((trip for s, trip in closed_round_trips(ledger, params) if s == season), None)
     if trip is None:
         return
+    record_dividends(ledger, broker, params, trip.entry_session, trip.exit_session)  # an ex-date on the exit day
+    dividends = ledger_dividends(ledger)
+    trip = replace(
+        trip,
+        dividends_per_share=per_share_in_hold(dividends.get(params.symbol, ()), trip.entry_session, trip.exit_session),
+        benchmark_dividends_per_share=per_share_in_hold(
+            dividends.get(params.benchmark, ()), trip.entry_session, trip.exit_session
+        ),
+    )
     log.info(
         "trade_closed",
         symbol=trip.symbol,
@@ -99,4 +130,7 @@ def log_trade_closed(ledger: Ledger, params: BreakoutParams, season: int, log: A
         benchmark_return_pct=str(pct(trip.benchmark_return_ratio)),
         excess_return_pct=str(pct(trip.return_ratio - trip.benchmark_return_ratio)),
         claim_holds=claim_holds(trip.return_ratio, trip.benchmark_return_ratio),
+        total_return_pct=str(pct(trip.total_return_ratio)),
+        benchmark_total_return_pct=str(pct(trip.benchmark_total_return_ratio)),
+        claim_holds_total=claim_holds(trip.total_return_ratio, trip.benchmark_total_return_ratio),
     )

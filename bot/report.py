@@ -6,8 +6,9 @@ from decimal import Decimal
 
 from bot.ledger import Ledger
 from bot.money import price
+from bot.pnl import ledger_dividends
 from bot.round_trips import closed_round_trips, open_trade
-from bot.scoring import HoldPoint, RoundTrip, Scorecard, max_drawdown_pct
+from bot.scoring import HoldPoint, RoundTrip, Scorecard, max_drawdown_pct, with_dividends
 from strategies.params import BreakoutParams
 
 
@@ -35,7 +36,7 @@ def ledger_scorecard(ledger: Ledger, params: BreakoutParams) -> Scorecard:
         )
     start = Decimal(ledger.fact("start_equity") or "0")
     equity = [s.equity for s in snapshots]
-    return Scorecard(
+    card = Scorecard(
         symbol=params.symbol,
         benchmark=params.benchmark,
         trades=tuple(trips),
@@ -46,3 +47,4 @@ def ledger_scorecard(ledger: Ledger, params: BreakoutParams) -> Scorecard:
             HoldPoint(s.session, s.position_value, s.benchmark_value) for s in snapshots if s.position_qty > 0
         ),
     )
+    return with_dividends(card, ledger_dividends(ledger))

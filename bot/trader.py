@@ -64,7 +64,7 @@ class Trader:
             self._reconciled = True
         for _, season in self.desk.follow_open_orders(now, calendar):
             if self.open_trade(calendar) is None:
-                log_trade_closed(self.ledger, self.params, season, self.log)
+                log_trade_closed(self.ledger, self.broker, self.params, season, self.log)
         position = self.broker.position(self.params.symbol)
         broker_long = position.long_qty if position else Decimal(0)
         if not self.desk.any_live():

@@ -47,6 +47,8 @@ def test_demo_then_report_tell_the_same_season_as_the_backtest(env: dict[str, st
     replayed = json.loads(backtest.stdout)
     assert replayed.pop("provenance")["data"]["kind"] == "scenario" and replayed.pop("no_trade_reason") is None
     assert scored == replayed
+    [trade] = scored["trades"]  # dividends came through the exchange's corporate actions, as the scenario's
+    assert trade["dividends_per_share"] > 0 and trade["benchmark"]["dividends_per_share"] > 0
     assert KEY not in demo.stdout + demo.stderr
 
 

@@ -97,8 +97,43 @@ def test_backtest_source_alpaca_downloads_through_the_sdk(
         span = ["--start", "2023-11-01", "--end", "2024-07-12"]
         assert main(["backtest", "--source", "alpaca", *span, "--json"]) == 0
         downloaded = json.loads(capsys.readouterr().out)
+        # Starting on the breakout session: the sessions before --start are fetched as history, so the fresh
+        # cross is seen as it is with a whole data directory.
+        late = ["--start", "2023-12-13", "--end", "2024-07-12"]
+        assert main(["backtest", "--source", "alpaca", *late, "--json"]) == 0
+        late_download = json.loads(capsys.readouterr().out)
     assert main(["backtest", "--scenario", "breakout", "--json"]) == 0
     replayed = json.loads(capsys.readouterr().out)
     assert downloaded.pop("provenance")["data"]["kind"] == "alpaca"
     assert replayed.pop("provenance")["data"]["kind"] == "scenario"
     assert downloaded == replayed
+    assert main(["backtest", "--scenario", "breakout", *late, "--json"]) == 0
+    late_replay = json.loads(capsys.readouterr().out)
+    assert late_download["trades"] == late_replay["trades"] and len(late_replay["trades"]) == 1
+
+
+def test_pre_and_post_market_minutes_change_nothing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Alpaca's minute bars include extended hours: a wild pre-market print must not open the day or buy early."""
+    write_minutes(tmp_path / "regular")
+    (tmp_path / "extended").mkdir()
+    for symbol in ("IWM", "SPY"):
+        frame = pd.read_csv(tmp_path / "regular" / f"{symbol}.csv")
+        extra = []
+        for day in sorted({ts[:10] for ts in frame["timestamp"]}):
+            session = session_for(date.fromisoformat(day))
+            for moment in (session.opens_at.replace(hour=8), session.closes_at.replace(hour=18)):
+                extra.append((moment.isoformat(), 260.0, 261.0, 259.0, 260.5, 500))
+        extended = pd.concat([frame, pd.DataFrame(extra, columns=frame.columns)])
+        extended["order"] = pd.to_datetime(extended["timestamp"], utc=True)
+        extended.sort_values("order").drop(columns="order").to_csv(tmp_path / "extended" / f"{symbol}.csv", index=False)
+    for trigger in ("close", "intraday"):
+        monkeypatch.setenv("STRATEGY_TRIGGER", trigger)
+        results = []
+        for name in ("regular", "extended"):
+            assert main(["backtest", "--data", str(tmp_path / name), "--json"]) == 0
+            result = json.loads(capsys.readouterr().out)
+            result.pop("provenance")
+            results.append(result)
+        assert results[0] == results[1] and results[0]["trades"], trigger

@@ -16,6 +16,7 @@ import pandas as pd
 import pytest
 
 from bot.cli import main
+from bot.market.dividends import Dividend
 from bot.stats import hold_stats
 from tests.scenario_files import season_days, simple_breakout, write_daily
 
@@ -178,3 +179,23 @@ def test_the_open_trade_of_a_live_report_gets_no_verdict() -> None:
     weighted = (200 * 0.11 + 300 * 0.18) / 500
     assert float(split.strategy_return_ratio) == pytest.approx(weighted)
     assert float(split.benchmark_return_ratio) == pytest.approx(0.18)
+
+
+@pytest.mark.parametrize(
+    ("row", "problem"),
+    [
+        ({"symbol": "QQQ", "ex_date": "2024-03-21", "rate": 0.5}, "not asked for"),
+        ({"symbol": "IWM", "ex_date": "2025-03-21", "rate": 0.5}, "outside"),
+        ({"symbol": "IWM", "ex_date": "2024-03-21", "rate": -0.5}, "rate=-0.5"),
+        ({"symbol": "IWM", "rate": 0.5}, "'ex_date' is missing"),
+    ],
+)
+def test_impossible_dividends_from_the_broker_are_refused(row: dict[str, Any], problem: str) -> None:
+    from bot.broker.validate import dividends_from
+    from bot.errors import BrokerDataInvalid
+
+    with pytest.raises(BrokerDataInvalid, match=problem):
+        dividends_from({"cash_dividends": [row]}, ["IWM", "SPY"], date(2023, 12, 1), date(2024, 7, 1))
+    good = {"symbol": "IWM", "ex_date": "2024-03-21", "rate": 0.522}
+    found = dividends_from({"cash_dividends": [good]}, ["IWM", "SPY"], date(2023, 12, 1), date(2024, 7, 1))
+    assert found == {"IWM": (Dividend(date(2024, 3, 21), Decimal("0.522")),), "SPY": ()}

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 import pandas as pd
 
 from bot.broker.alpaca import AlpacaBroker
 from bot.config import Settings
+from bot.market.dividends import Dividends
+
+# The rule looks back for a fresh cross and a run of confirming closes: sessions before --start count as history
+# (not traded), as a data directory's earlier rows do.
+HISTORY_BEFORE_START = timedelta(days=400)
 
 
 def download_daily_frames(settings: Settings, symbols: list[str], *, start: date, end: date) -> dict[str, pd.DataFrame]:
@@ -15,7 +20,7 @@ def download_daily_frames(settings: Settings, symbols: list[str], *, start: date
     broker = AlpacaBroker(settings)
     frames = {}
     for symbol in symbols:
-        bars = broker.daily_bars(symbol, start, end)
+        bars = broker.daily_bars(symbol, start - HISTORY_BEFORE_START, end)
         frame = pd.DataFrame(
             {
                 "open": [b.open for b in bars],
@@ -28,3 +33,8 @@ def download_daily_frames(settings: Settings, symbols: list[str], *, start: date
         )
         frames[symbol] = frame
     return frames
+
+
+def download_dividends(settings: Settings, symbols: list[str], *, start: date, end: date) -> Dividends:
+    """Cash dividends from Alpaca's corporate actions, for total return."""
+    return AlpacaBroker(settings).cash_dividends(symbols, start, end)

@@ -17,7 +17,7 @@ from bot.config import Settings
 from bot.errors import ConfigError, DataError
 from bot.market.csv_data import load_symbols, require_benchmark_coverage
 from bot.market.dividends import Dividends, dividends_path, load_dividends
-from bot.market.scenarios import SCENARIO_NAMES, build_scenario
+from bot.market.scenarios import SCENARIO_NAMES, build_scenario, scenario_dividends
 from bot.score_output import render_table, scorecard_json
 from bot.scoring import with_dividends
 
@@ -75,11 +75,13 @@ def load_dividend_data(args: argparse.Namespace, settings: Settings) -> tuple[Di
     """Dividends per symbol, and where they came from (for the provenance)."""
     symbols = [settings.strategy.symbol, settings.strategy.benchmark]
     if args.data:
-        found = load_dividends(args.data, symbols)
-        return found, [
-            str(dividends_path(args.data, s)) for s in symbols if found[s] or dividends_path(args.data, s).is_file()
-        ]
-    return {s: () for s in symbols}, []
+        files = [dividends_path(args.data, s) for s in symbols]
+        return load_dividends(args.data, symbols), [str(path) for path in files if path.is_file()]
+    if args.scenario:
+        return scenario_dividends(args.scenario), [f"scenario {args.scenario}"]
+    from bot.backtest.alpaca_source import download_dividends
+
+    return download_dividends(settings, symbols, start=args.start, end=args.end), ["alpaca corporate actions"]
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:

@@ -20,7 +20,7 @@ from typing import Protocol
 import pandas as pd
 
 from bot.market.calendar import session_for
-from bot.market.csv_data import daily_bars, daily_from_minutes, is_intraday, minute_bars
+from bot.market.csv_data import daily_bars, daily_from_minutes, is_intraday, minute_bars, regular_hours
 from bot.market.intraday import minute_path
 from bot.money import price
 from bot.scoring import HoldPoint, RoundTrip, Scorecard, max_drawdown_pct
@@ -92,6 +92,7 @@ class _Market:
     """Bars of the symbol and the benchmark, by session, with minute prices on demand."""
 
     def __init__(self, frames: dict[str, pd.DataFrame], params: BreakoutParams) -> None:
+        frames = {symbol: regular_hours(frame) for symbol, frame in frames.items()}
         self._frames = frames
         self._params = params
         self.daily = {s: daily_bars(self._as_daily(frames[s])) for s in (params.symbol, params.benchmark)}

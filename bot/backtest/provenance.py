@@ -14,7 +14,7 @@ import pandas as pd
 from bot import __version__
 from bot.config import Settings
 from strategies.breakout import Decision
-from strategies.params import BreakoutParams
+from strategies.params import BreakoutParams, Trigger
 
 
 def _digest(path: Path) -> str:
@@ -44,6 +44,7 @@ def backtest_provenance(
         source = {"kind": "alpaca", "data_url": settings.alpaca.data_url}
     redacted = settings.redacted()
     return {
+        "fills": fill_model(settings.strategy.params(), frames),
         "version": __version__,
         "settings": {k: v for k, v in redacted.items() if k.startswith("STRATEGY_")},
         "data": {
@@ -57,6 +58,19 @@ def backtest_provenance(
     }
 
 
+def fill_model(params: BreakoutParams, frames: dict[str, pd.DataFrame]) -> str:
+    """How the replay filled, said plainly: a modelled intraday path is an estimate, not a record."""
+    exit_rule = "exit at the exit session's close (cls)"
+    if params.trigger is Trigger.CLOSE:
+        return f"entry at the open after the signal close (opg); {exit_rule}"
+    if isinstance(frames[params.symbol].index, pd.DatetimeIndex):
+        return f"entry at the open of the minute after the breakout minute (recorded minute bars); {exit_rule}"
+    return (
+        "entry at the open of the minute after the breakout minute, on a MODELLED minute path through each day's "
+        f"open, high, low and close (daily bars only: an estimate, not a record); {exit_rule}"
+    )
+
+
 def provenance_line(provenance: dict[str, Any]) -> str:
     data = provenance["data"]
     where = data.get("name") or ", ".join(f["path"] for f in data.get("files", {}).values()) or data.get("data_url")
@@ -65,7 +79,7 @@ def provenance_line(provenance: dict[str, Any]) -> str:
     return (
         f"From {data['kind']} {where} ({provenance['start'] or 'first'} to {provenance['end'] or 'last'} session); "
         f"dividends: {data['dividends'] if isinstance(data['dividends'], str) else ', '.join(data['dividends'])}; "
-        f"settings: {settings}"
+        f"settings: {settings}; fills: {provenance['fills']}"
     )
 
 

@@ -18,6 +18,7 @@ from typing import Any, TypeVar
 from alpaca.common.exceptions import APIError
 from alpaca.data.enums import DataFeed
 from alpaca.data.historical import StockHistoricalDataClient
+from alpaca.data.historical.corporate_actions import CorporateActionsClient
 from alpaca.trading.client import TradingClient
 from alpaca.trading.enums import OrderSide, QueryOrderStatus
 from alpaca.trading.enums import TimeInForce as AlpacaTimeInForce
@@ -79,8 +80,9 @@ class AlpacaBroker(AlpacaMarketData):
         key, secret = alpaca.key_id.get_secret_value(), alpaca.secret_key.get_secret_value()
         self._trading = TradingClient(key, secret, paper=True, raw_data=True, url_override=alpaca.base_url)
         self._data = StockHistoricalDataClient(key, secret, raw_data=True, url_override=alpaca.data_url)
+        self._actions = CorporateActionsClient(key, secret, raw_data=True, url_override=alpaca.data_url)
         timeout = (CONNECT_TIMEOUT_SECONDS, settings.runtime.http_timeout_seconds)
-        for client in (self._trading, self._data):
+        for client in (self._trading, self._data, self._actions):
             # Private attributes, pinned with alpaca-py==0.44.0 and covered by a test: the SDK's own
             # retry would stack fixed 3 s sleeps under ours and resend POSTs blindly.
             client._retry = 0

@@ -2,23 +2,25 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import date, datetime, time
 from decimal import Decimal
 from typing import Any, TypeVar
 
-from alpaca.data.enums import Adjustment, DataFeed
+from alpaca.data.enums import Adjustment, CorporateActionsType, DataFeed
 from alpaca.data.historical import StockHistoricalDataClient
-from alpaca.data.requests import StockBarsRequest, StockLatestTradeRequest
+from alpaca.data.historical.corporate_actions import CorporateActionsClient
+from alpaca.data.requests import CorporateActionsRequest, StockBarsRequest, StockLatestTradeRequest
 from alpaca.data.timeframe import TimeFrame
 
 from bot.broker.alpaca_transport import SipRefused
 from bot.broker.base import Clock
-from bot.broker.validate import daily_bars_from, minute_bars_from, number, parsed
+from bot.broker.validate import daily_bars_from, dividends_from, minute_bars_from, number, parsed
 from bot.errors import BrokerUnavailable, CredentialsRefused
 from bot.logs import get_logger
 from bot.market import venue
 from bot.market.calendar import NEW_YORK
+from bot.market.dividends import Dividends
 from strategies.bars import DailyBar, MinuteBar
 
 T = TypeVar("T")
@@ -30,6 +32,7 @@ class AlpacaMarketData:
     """The market-data half of the adapter; AlpacaBroker sets these attributes."""
 
     _data: StockHistoricalDataClient
+    _actions: CorporateActionsClient
     _feed_override: DataFeed | None
     _sip_refused: bool
     _last_now: datetime | None
@@ -56,6 +59,14 @@ class AlpacaMarketData:
         rows = self._bars(symbol, TimeFrame.Day, first, last)
         horizon = (self._last_now or self.clock().now).astimezone(NEW_YORK).date()
         return daily_bars_from(symbol, rows, start, min(end, horizon))
+
+    def cash_dividends(self, symbols: Sequence[str], start: date, end: date) -> Dividends:
+        """Cash dividends with ex-dates from ``start`` to ``end``, from Alpaca's corporate actions."""
+        request = CorporateActionsRequest(
+            symbols=list(symbols), types=[CorporateActionsType.CASH_DIVIDEND], start=start, end=end
+        )
+        raw = self._read("corporate_actions", lambda: self._actions.get_corporate_actions(request))
+        return dividends_from(raw, symbols, start, end)
 
     def minute_bars(self, symbol: str, start: datetime, end: datetime) -> list[MinuteBar]:
         return minute_bars_from(symbol, self._bars(symbol, TimeFrame.Minute, start, end), start, end)

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
 from typing import Protocol
 
+from bot.market.dividends import Dividends
 from strategies.bars import DailyBar, MinuteBar
 
 
@@ -130,3 +132,7 @@ class Broker(Protocol):
     def minute_bars(self, symbol: str, start: datetime, end: datetime) -> list[MinuteBar]: ...
 
     def latest_price(self, symbol: str) -> Decimal: ...
+
+    def cash_dividends(self, symbols: Sequence[str], start: date, end: date) -> Dividends:
+        """Cash dividends with ex-dates from ``start`` to ``end``, per symbol."""
+        ...

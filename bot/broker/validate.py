@@ -6,7 +6,7 @@ A violation is a BrokerDataInvalid naming the field and the value; the loop trea
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from functools import partial
@@ -18,6 +18,7 @@ import pandas as pd
 from bot.broker.base import Order, OrderRequest
 from bot.errors import BrokerDataInvalid
 from bot.market.calendar import NEW_YORK
+from bot.market.dividends import Dividend, Dividends
 from strategies.bars import DailyBar, MinuteBar
 
 T = TypeVar("T")
@@ -135,3 +136,24 @@ def parse_time(value: Any) -> datetime:
 def bar_session(raw_time: Any) -> date:
     stamp = pd.Timestamp(raw_time)
     return stamp.tz_convert(NEW_YORK).date() if stamp.tzinfo else stamp.date()
+
+
+def _symbol_and_ex_date(row: Any) -> tuple[str, date]:
+    return str(row["symbol"]), date.fromisoformat(str(row["ex_date"]))
+
+
+def dividends_from(raw: Any, symbols: Sequence[str], start: date, end: date) -> Dividends:
+    """Cash dividends from a corporate-actions answer: asked-for symbols, ex-dates in range, amounts of 0 or more."""
+    rows = raw.get("cash_dividends", []) if isinstance(raw, dict) else None
+    if not isinstance(rows, list):
+        raise BrokerDataInvalid("corporate_actions: the answer holds no list of cash_dividends")
+    found: dict[str, list[Dividend]] = {symbol: [] for symbol in symbols}
+    for row in rows:
+        what = f"corporate_actions: {row.get('symbol') if isinstance(row, dict) else row!r}"
+        symbol, ex_date = parsed(what, partial(_symbol_and_ex_date, row))
+        if symbol not in found:
+            raise BrokerDataInvalid(f"{what}: a dividend of a symbol that was not asked for")
+        if not start <= ex_date <= end:
+            raise BrokerDataInvalid(f"{what}: ex_date {ex_date} is outside {start}..{end}")
+        found[symbol].append(Dividend(ex_date, number(what, "rate", row["rate"])))
+    return {symbol: tuple(sorted(set(rows_), key=lambda d: d.ex_date)) for symbol, rows_ in found.items()}

@@ -24,7 +24,8 @@ from bot.local_exchange.ratelimit import DEFAULT_PER_MINUTE
 from bot.local_exchange.server import LocalExchange
 from bot.market.calendar import NEW_YORK
 from bot.market.csv_data import load_csv
-from bot.market.scenarios import SCENARIO_NAMES, build_scenario
+from bot.market.dividends import Dividends, load_dividends
+from bot.market.scenarios import SCENARIO_NAMES, build_scenario, scenario_dividends
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -71,13 +72,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _dividends(args: argparse.Namespace, symbols: list[str]) -> Dividends:
+    return scenario_dividends(args.scenario) if args.scenario else load_dividends(args.data, symbols)
+
+
 def _frames(args: argparse.Namespace) -> dict[str, pd.DataFrame]:
     if args.scenario:
         frames: dict[str, pd.DataFrame] = build_scenario(args.scenario, args.seed)
         return frames
     if not args.data.is_dir():
         raise ConfigError(f"--data {args.data}: not a directory")
-    files = sorted(args.data.glob("*.csv"))
+    files = sorted(p for p in args.data.glob("*.csv") if not p.name.endswith(".dividends.csv"))
     if not files:
         raise ConfigError(f"--data {args.data}: no <SYMBOL>.csv files")
     return {path.stem.upper(): load_csv(path) for path in files}
@@ -118,6 +123,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         port=args.port,
         partial_fills=args.partial_fills,
         state_path=args.state,
+        dividends=_dividends(args, sorted(frames)),
         account_model=AccountModel(args.account),
         data_plan=DataPlan(args.data_plan),
         rate_limit=args.rate_limit,

@@ -9,7 +9,7 @@ time and makes it the default everywhere.
 from __future__ import annotations
 
 import base64
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
@@ -43,6 +43,7 @@ class DataRoutes:
             web.get("/v2/stocks/trades/latest", self.latest_trades),
             web.get("/v2/stocks/quotes/latest", self.latest_quotes),
             web.get("/v2/stocks/snapshots", self.snapshots),
+            web.get("/v1/corporate-actions", self.corporate_actions),
         ]
 
     def _requested_feed(self, request: web.Request) -> Feed | None:
@@ -133,6 +134,9 @@ class DataRoutes:
         now = self.clock.now()
         return web.json_response({"quotes": {s: wire.quote(now, p) for s, p in self._latest_prices(request).items()}})
 
+    async def corporate_actions(self, request: web.Request) -> web.Response:
+        return await _corporate_actions(self.market, request)
+
     async def snapshots(self, request: web.Request) -> web.Response:
         now, feed = self.clock.now(), self._latest_feed(request)
         result: dict[str, Any] = {}
@@ -147,6 +151,27 @@ class DataRoutes:
                 "prevDailyBar": wire.daily_bar(daily[-2]) if len(daily) > 1 else None,
             }
         return web.json_response(result)
+
+
+async def _corporate_actions(market: ReplayMarket, request: web.Request) -> web.Response:
+    """Cash dividends as Alpaca's v1 corporate-actions endpoint lists them (the only type the replay knows)."""
+    query = request.query
+    symbols = [s for s in query.get("symbols", "").split(",") if s]
+    types = [t for t in query.get("types", "cash_dividend").split(",") if t]
+    try:
+        start = date.fromisoformat(query["start"]) if "start" in query else date.min
+        end = date.fromisoformat(query["end"]) if "end" in query else date.max
+    except ValueError as exc:
+        raise ExchangeError(422, 42210000, f"invalid date: {exc}") from None
+    listed = [
+        {"corporate_action_type": "cash_dividend", "symbol": symbol, "cusip": "", "rate": float(d.amount),
+         "special": False, "foreign": False, "process_date": d.ex_date.isoformat(), "ex_date": d.ex_date.isoformat(),
+         "record_date": d.ex_date.isoformat(), "payable_date": d.ex_date.isoformat(), "id": f"{symbol}-{d.ex_date}"}
+        for symbol in symbols
+        for d in market.dividends.get(symbol, ())
+        if "cash_dividend" in types and start <= d.ex_date <= end
+    ]  # fmt: skip
+    return web.json_response({"corporate_actions": {"cash_dividends": listed}, "next_page_token": None})
 
 
 def _encode_token(offset: int) -> str:

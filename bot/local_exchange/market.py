@@ -18,6 +18,7 @@ import pandas as pd
 
 from bot.market.calendar import NEW_YORK, Session, nyse_sessions, session_for
 from bot.market.csv_data import daily_bars, daily_from_minutes, is_intraday, minute_bars
+from bot.market.dividends import Dividends
 from bot.market.intraday import MINUTE, minute_path, price_at
 from strategies.bars import DailyBar, MinuteBar
 
@@ -50,7 +51,8 @@ def _on_iex(bar: DailyBar, symbol: str) -> DailyBar:
 
 
 class ReplayMarket:
-    def __init__(self, frames: dict[str, pd.DataFrame]) -> None:
+    def __init__(self, frames: dict[str, pd.DataFrame], dividends: Dividends | None = None) -> None:
+        self.dividends: Dividends = dict(dividends or {})  # served by /v1/corporate-actions
         self._bars = {
             symbol: daily_bars(daily_from_minutes(frame) if is_intraday(frame) else frame)
             for symbol, frame in frames.items()

@@ -25,6 +25,7 @@ from bot.local_exchange.faults import FaultRule, FaultSpec, FaultState
 from bot.local_exchange.market import ReplayMarket
 from bot.local_exchange.ratelimit import RateLimiter
 from bot.local_exchange.trading_routes import ACCOUNT_KEY, TradingRoutes
+from bot.market.dividends import Dividends
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 PAGE_SIZE = 1000
@@ -189,8 +190,9 @@ class LocalExchange:
         data_plan: DataPlan = DataPlan.FREE,
         rate_limit: int = 0,
         rate_window_seconds: float = 60.0,
+        dividends: Dividends | None = None,
     ) -> None:
-        self.market = ReplayMarket(frames)
+        self.market = ReplayMarket(frames, dividends or {})
         replayed = [
             s for s in self.market.sessions if (start is None or s.day >= start) and (end is None or s.day <= end)
         ]

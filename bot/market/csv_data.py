@@ -15,6 +15,7 @@ from typing import Any
 import pandas as pd
 
 from bot.errors import DataError
+from bot.market.calendar import session_for
 from strategies.bars import DailyBar, MinuteBar
 
 PRICE_COLUMNS = ("open", "high", "low", "close")
@@ -150,6 +151,20 @@ def daily_bars(frame: pd.DataFrame) -> list[DailyBar]:
 
 def minute_bars(frame: pd.DataFrame) -> list[MinuteBar]:
     return [MinuteBar(ts.to_pydatetime(), o, h, lo, c, v) for ts, o, h, lo, c, v in _rows(frame)]
+
+
+def regular_hours(frame: pd.DataFrame) -> pd.DataFrame:
+    """The minutes of the regular session only: Alpaca's minute bars include pre- and post-market trading, which
+    would make wrong daily opens and closes and allow entries before the open."""
+    index = frame.index
+    if not isinstance(index, pd.DatetimeIndex) or index.empty:
+        return frame
+    days = index.tz_convert("America/New_York").date
+    sessions = {day: session_for(day) for day in set(days)}
+    opens = pd.DatetimeIndex([sessions[d].opens_at for d in days]).tz_convert("UTC")
+    closes = pd.DatetimeIndex([sessions[d].closes_at for d in days]).tz_convert("UTC")
+    utc = index.tz_convert("UTC")
+    return frame[(utc >= opens) & (utc < closes)]
 
 
 def daily_from_minutes(frame: pd.DataFrame) -> pd.DataFrame:

@@ -7,18 +7,21 @@
 | false-breakout   | crosses 200 in December, falls back to ~185 by spring           |
 | gap-through      | closes ~196, then opens above 203 the next day and stays above  |
 
-Each spans 2023-11-01 to 2024-07-12, so a season from the December breakout to the end of June fits.
+Each spans 2023-11-01 to 2024-07-12, so a season from the December breakout to the end of June fits. Every
+scenario carries the cash dividends IWM and SPY went ex on in that season (their real dates and amounts).
 """
 
 from __future__ import annotations
 
 from datetime import date
+from decimal import Decimal
 
 import numpy as np
 import pandas as pd
 
 from bot.errors import ConfigError
 from bot.market.calendar import nyse_sessions
+from bot.market.dividends import Dividend, Dividends
 
 START = date(2023, 11, 1)
 END = date(2024, 7, 12)
@@ -89,6 +92,20 @@ def _enforce(name: str, closes: np.ndarray, days: list[date]) -> None:
         closes[cross - 1] = 196.0
     if name == "no-breakout":
         np.minimum(closes, 197.0, out=closes)
+
+
+_DIVIDENDS = {
+    "IWM": ((date(2023, 12, 20), "0.734"), (date(2024, 3, 21), "0.522"), (date(2024, 6, 11), "0.562")),
+    "SPY": ((date(2023, 12, 15), "1.906"), (date(2024, 3, 15), "1.595"), (date(2024, 6, 21), "1.759")),
+}
+
+
+def scenario_dividends(name: str) -> Dividends:
+    if name not in _IWM_ANCHORS:
+        raise ConfigError(f"scenario {name!r} is not known; choose one of {', '.join(SCENARIO_NAMES)}")
+    return {
+        symbol: tuple(Dividend(day, Decimal(amount)) for day, amount in rows) for symbol, rows in _DIVIDENDS.items()
+    }
 
 
 def build_scenario(name: str, seed: int = 0) -> dict[str, pd.DataFrame]:
