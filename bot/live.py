@@ -22,6 +22,7 @@ from bot.report import ledger_scorecard
 from bot.runner import StopSignal, run_loop
 from bot.score_output import render_table, scorecard_json
 from bot.trader import Trader
+from bot.vs_backtest import comparison_json, render_comparison, replay_against_ledger
 from bot.watch.wiring import Watch
 
 LEDGER_FILE = "ledger.sqlite"
@@ -170,6 +171,11 @@ def add_report_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.add_argument("--chart", type=Path, help="write a PNG of the hold")
     parser.add_argument("--demo", action="store_true", help="the last `bot demo`'s ledger (BOT_DATA_DIR/demo)")
+    parser.add_argument(
+        "--vs-backtest",
+        action="store_true",
+        help="replay the ledger's period on the broker's bars: per fill the live and backtest prices and slippage",
+    )
 
 
 def report_command(args: argparse.Namespace, settings: Settings) -> int:
@@ -192,6 +198,7 @@ def report_command(args: argparse.Namespace, settings: Settings) -> int:
             )
         card = ledger_scorecard(ledger, settings.strategy.params())
         outside = ledger.outside_changes()
+        compared = replay_against_ledger(ledger, settings) if args.vs_backtest else None
     finally:
         ledger.close()
     if args.chart:
@@ -207,9 +214,12 @@ def report_command(args: argparse.Namespace, settings: Settings) -> int:
         for c in outside
     ]
     if args.json:
-        print(json.dumps({**scorecard_json(card), "changed_outside_the_bot": changes}))
+        versus = {"vs_backtest": comparison_json(*compared)} if compared else {}
+        print(json.dumps({**scorecard_json(card), "changed_outside_the_bot": changes, **versus}))
         return 0
     print(render_table(card))
+    if compared:
+        print(render_comparison(*compared))
     for change in changes:
         what = "sold outside the bot" if change["adopted_qty"] != "0" else "extra shares the bot leaves alone"
         print(

@@ -104,6 +104,7 @@ def test_status_tells_each_state_of_a_season_and_health_its_cause(venue: Venue) 
     # The exit session's close is the first decision of the 2025 season (a breakout there buys at July's open).
     assert done["next_action"]["text"].startswith("after the close on 2024-06-28: buy IWM at the next open")
     assert "closed trade: " in run_bot("status", "--offline", env=venue.env).stdout
+    check_report_vs_backtest(venue)
 
     venue.admin.flags(trading_blocked=True)
     venue.at(2024, 7, 1, 12, 0)
@@ -131,3 +132,20 @@ def test_status_without_a_ledger_says_what_to_do(tmp_path: Path) -> None:
     shown = run_bot("status", env=clean_environment(BOT_DATA_DIR=str(tmp_path / "none")))
     assert shown.returncode == 2
     assert shown.stderr.startswith("error: no ledger at ") and "start `bot run` first" in shown.stderr
+
+
+def check_report_vs_backtest(venue: Venue) -> None:
+    """`bot report --vs-backtest`: the season just traded, replayed on the exchange's bars, fill for fill."""
+    shown = run_bot("report", "--vs-backtest", "--json", env=venue.env)
+    assert shown.returncode == 0, shown.stderr
+    versus = json.loads(shown.stdout)["vs_backtest"]
+    live_fills = {(f["side"], f["session"]): f for f in versus["fills"]}
+    orders = {o.side.value if hasattr(o.side, "value") else str(o.side): o for o in venue.admin.orders()}
+    assert set(live_fills) == {("buy", "2023-12-14"), ("sell", "2024-06-28")}
+    for (side, _), fill in live_fills.items():
+        assert fill["live_price"] == float(orders[side].filled_avg_price)  # the exchange's own fill
+        assert fill["backtest_price"] == fill["live_price"] and fill["slippage_bps"] == 0.0
+        assert fill["slippage_dollars"] == 0.0
+    assert versus["decisions_that_differ"] == []
+    text = run_bot("report", "--vs-backtest", env=venue.env).stdout
+    assert "Decisions: the same on every session both decided." in text
