@@ -199,3 +199,30 @@ def test_impossible_dividends_from_the_broker_are_refused(row: dict[str, Any], p
     good = {"symbol": "IWM", "ex_date": "2024-03-21", "rate": 0.522}
     found = dividends_from({"cash_dividends": [good]}, ["IWM", "SPY"], date(2023, 12, 1), date(2024, 7, 1))
     assert found == {"IWM": (Dividend(date(2024, 3, 21), Decimal("0.522")),), "SPY": ()}
+
+
+# The 2023-24 ex-dates and amounts listed in ../shared/data/README.md (the data files are not dividend-adjusted).
+SEASON_DIVIDENDS = {
+    "IWM": [(date(2023, 12, 20), "0.734"), (date(2024, 3, 21), "0.522"), (date(2024, 6, 11), "0.562")],
+    "SPY": [(date(2023, 12, 15), "1.906"), (date(2024, 3, 15), "1.595"), (date(2024, 6, 21), "1.759")],
+}
+
+
+def test_the_real_season_with_dividends(shared_data: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Recomputed from the files by hand: bought at the 2023-12-20 open, sold at the 2024-06-28 close."""
+    for symbol, rows in SEASON_DIVIDENDS.items():
+        (tmp_path / f"{symbol}.csv").symlink_to(shared_data / f"{symbol}.csv")  # read in place, never copied
+        write_dividends(tmp_path / f"{symbol}.dividends.csv", rows)
+    result = backtest(capsys, "--data", str(tmp_path), "--start", "2023-11-01", "--end", "2024-07-31")
+    [trade] = result["trades"]
+    prices = {s: pd.read_csv(shared_data / f"{s}.csv", index_col="date") for s in ("IWM", "SPY")}
+    legs = {}
+    for symbol in ("IWM", "SPY"):
+        bought, sold = prices[symbol].loc["2023-12-20", "open"], prices[symbol].loc["2024-06-28", "close"]
+        earned = sum(float(a) for d, a in SEASON_DIVIDENDS[symbol] if date(2023, 12, 20) < d <= date(2024, 6, 28))
+        legs[symbol] = (sold / bought - 1, (sold + earned) / bought - 1)
+    assert trade["return_pct"] == pytest.approx(legs["IWM"][0] * 100, abs=1e-3)
+    assert trade["total_return_pct"] == pytest.approx(legs["IWM"][1] * 100, abs=1e-3)  # about +2.06 %
+    assert trade["benchmark"]["return_pct"] == pytest.approx(legs["SPY"][0] * 100, abs=1e-3)
+    assert trade["benchmark"]["total_return_pct"] == pytest.approx(legs["SPY"][1] * 100, abs=1e-3)  # about +15.53 %
+    assert result["claim_holds"] is False and result["claim_holds_total"] is False
