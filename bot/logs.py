@@ -101,13 +101,13 @@ def configure_logging(
     structlog.contextvars.bind_contextvars(run_id=run_id)
     structlog.configure(
         processors=[
-            _tap,
-            _at_least(logging.getLevelNamesMapping()[level]),
             structlog.contextvars.merge_contextvars,
             structlog.processors.add_log_level,
             structlog.processors.TimeStamper(fmt="iso", utc=True),
             structlog.processors.format_exc_info,
             SecretScrubber(secrets),
+            _tap,  # after the scrubber: listeners (notifications) never see a configured secret
+            _at_least(logging.getLevelNamesMapping()[level]),
             renderer,
         ],
         wrapper_class=structlog.make_filtering_bound_logger(logging.DEBUG),  # the level is applied after the tap

@@ -9,6 +9,7 @@ from decimal import Decimal
 from typing import Any
 
 from bot.broker.base import Broker
+from bot.errors import BrokerError
 from bot.ledger import Ledger, Snapshot
 from bot.market import venue
 from bot.market.dividends import Dividend, Dividends, per_share_in_hold
@@ -62,9 +63,14 @@ def take_snapshot(
     benchmark_value = Decimal(0)
     if trade is not None and held > 0:
         benchmark_value = held * trade.entry_price * benchmark_close / trade.benchmark_entry_price
-    ledger.add_snapshot(Snapshot(closed.day, equity, held, held * close, benchmark_value))
+    # Before the snapshot, so that a failed request is tried again with it on the next pass.
     if trade is not None and held > 0:
         record_dividends(ledger, broker, params, trade.entry_session, closed.day)
+    else:
+        ended = [trip for _, trip in closed_round_trips(ledger, params) if trip.exit_session == closed.day]
+        for trip in ended:  # the exit session's own ex-dates, if the fetch at the close failed
+            record_dividends(ledger, broker, params, trip.entry_session, trip.exit_session)
+    ledger.add_snapshot(Snapshot(closed.day, equity, held, held * close, benchmark_value))
     if trade is not None and held > 0:
         mine = close / trade.entry_price - 1
         theirs = benchmark_close / trade.benchmark_entry_price - 1
@@ -106,7 +112,10 @@ def log_trade_closed(ledger: Ledger, broker: Broker, params: BreakoutParams, sea
     trip = next((trip for s, trip in closed_round_trips(ledger, params) if s == season), None)
     if trip is None:
         return
-    record_dividends(ledger, broker, params, trip.entry_session, trip.exit_session)  # an ex-date on the exit day
+    try:
+        record_dividends(ledger, broker, params, trip.entry_session, trip.exit_session)  # an ex-date on the exit day
+    except BrokerError as exc:  # told now with what the ledger has; the exit session's snapshot fetches again
+        log.warning("dividends_unavailable", season=season, cause=str(exc), action="scored_without_the_last")
     dividends = ledger_dividends(ledger)
     trip = replace(
         trip,

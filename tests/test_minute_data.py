@@ -18,7 +18,7 @@ from bot.local_exchange.data_routes import DataPlan
 from bot.market.calendar import NEW_YORK, session_for
 from bot.market.csv_data import daily_bars, load_symbols
 from bot.market.intraday import minute_path
-from bot.market.scenarios import build_scenario
+from bot.market.scenarios import build_scenario, scenario_dividends
 
 SESSIONS = (date(2023, 12, 11), date(2024, 7, 3))
 
@@ -36,6 +36,10 @@ def write_minutes(directory: Path) -> dict[str, pd.DataFrame]:
                 ]
         pd.DataFrame(rows, columns=["timestamp", "open", "high", "low", "close", "volume"]).to_csv(
             directory / f"{symbol}.csv", index=False
+        )
+        dividends = scenario_dividends("breakout")[symbol]  # the scenario's, so both sources score alike
+        (directory / f"{symbol}.dividends.csv").write_text(
+            "ex_date,amount\n" + "".join(f"{d.ex_date},{d.amount}\n" for d in dividends)
         )
     return load_symbols(directory, ["IWM", "SPY"])
 
@@ -86,7 +90,8 @@ def test_backtest_source_alpaca_downloads_through_the_sdk(
     capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     clock = ManualClock(datetime(2024, 7, 12, 20, tzinfo=NEW_YORK))  # the whole season is history
-    with LocalExchange(build_scenario("breakout"), clock=clock, page_size=50) as exchange:
+    scenario = build_scenario("breakout")
+    with LocalExchange(scenario, clock=clock, page_size=50, dividends=scenario_dividends("breakout")) as exchange:
         for name, value in (
             ("APCA_API_KEY_ID", "PKSOURCE"),
             ("APCA_API_SECRET_KEY", "source-secret"),
@@ -128,6 +133,8 @@ def test_pre_and_post_market_minutes_change_nothing(
         extended = pd.concat([frame, pd.DataFrame(extra, columns=frame.columns)])
         extended["order"] = pd.to_datetime(extended["timestamp"], utc=True)
         extended.sort_values("order").drop(columns="order").to_csv(tmp_path / "extended" / f"{symbol}.csv", index=False)
+        dividends = f"{symbol}.dividends.csv"
+        (tmp_path / "extended" / dividends).write_text((tmp_path / "regular" / dividends).read_text())
     for trigger in ("close", "intraday"):
         monkeypatch.setenv("STRATEGY_TRIGGER", trigger)
         results = []
