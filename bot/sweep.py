@@ -193,6 +193,14 @@ def _number(value: float) -> float | None:
     return None if np.isnan(value) else round(float(value), 4)
 
 
+def _ratio(mine: float, theirs: float) -> float | None:
+    return None if np.isnan(mine) or np.isnan(theirs) or theirs == 0 else round(float(mine / theirs), 4)
+
+
+def _claim(mine: float, theirs: float) -> bool | None:
+    return None if np.isnan(mine) or np.isnan(theirs) else bool(mine > 0 and mine >= 2 * theirs)
+
+
 def sweep_json(result: SweepResult) -> dict[str, Any]:
     cells = []
     for i, level in enumerate(result.levels):
@@ -209,6 +217,9 @@ def sweep_json(result: SweepResult) -> dict[str, Any]:
                     "return_pct": _number(result.return_pct[i, j]),
                     "benchmark_return_pct": _number(result.benchmark_return_pct[i, j]),
                     "excess_return_pct": _number(result.excess_return_pct[i, j]),
+                    # the article's statistic: symbol return over the benchmark's, needing >= 2 (price returns)
+                    "ratio": _ratio(result.return_pct[i, j], result.benchmark_return_pct[i, j]),
+                    "claim_holds": _claim(result.return_pct[i, j], result.benchmark_return_pct[i, j]),
                 }
             )
     return {"levels": [float(v) for v in result.levels], "holds": [_label(h) for h in result.holds], "cells": cells}

@@ -48,7 +48,8 @@ class Trader:
         self.broker, self.ledger, self.params, self.log = broker, ledger, params, log
         self.desk = OrderDesk(broker, ledger, params, log)
         self.now: datetime | None = None  # the broker's time at the start of the last pass
-        self.view: PassView | None = None  # what the last complete pass saw
+        self._seen: tuple[datetime, TradingCalendar, Account, Decimal] | None = None  # the last complete pass
+        self._view: tuple[object, PassView] | None = None
         self.problems: dict[str, str] = {}  # what keeps the bot from trading now (bot health reports them)
         self._calendar: TradingCalendar | None = None
         self._calendar_day: date | None = None
@@ -74,8 +75,18 @@ class Trader:
         )
         if not self._blocked(account):
             self._decide(now, calendar, account, broker_long)
-        self.view = self.desk.observe(now, calendar, account, broker_long, self.open_trade(calendar))
-        return next_wake(now, calendar, self.params.trigger, bool(self.view.live_orders) or self.view.fills_pending)
+        self._seen = (now, calendar, account, broker_long)
+        return next_wake(now, calendar, self.params.trigger, self.desk.any_live() or self.desk.fills_pending())
+
+    @property
+    def view(self) -> PassView | None:
+        """What the last complete pass saw, for `bot status`, the metrics and the page (built when asked)."""
+        if self._seen is None:
+            return None
+        if self._view is None or self._view[0] is not self._seen:
+            now, calendar, account, broker_long = self._seen
+            self._view = (self._seen, self.desk.observe(now, calendar, account, broker_long, self.open_trade(calendar)))
+        return self._view[1]
 
     def _decide(self, now: datetime, calendar: TradingCalendar, account: Account, broker_long: Decimal) -> None:
         trade, held = self.open_trade(calendar), self.desk.bot_quantity()

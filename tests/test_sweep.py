@@ -32,6 +32,8 @@ CELL_KEYS = {
     "return_pct",
     "benchmark_return_pct",
     "excess_return_pct",
+    "ratio",
+    "claim_holds",
 }
 
 
@@ -79,6 +81,8 @@ def test_grid_shape_and_a_hand_computed_cell(tmp_path: Path, capsys: pytest.Capt
     spy = ((450.0 + 0.2 * (entry + 10)) / (449.9 + 0.2 * entry) - 1) * 100
     assert cell["benchmark_return_pct"] == pytest.approx(spy, abs=1e-4)
     assert cell["excess_return_pct"] == pytest.approx(cell["return_pct"] - spy, abs=2e-4)
+    assert cell["ratio"] == pytest.approx(cell["return_pct"] / spy, abs=1e-3)
+    assert cell["claim_holds"] is (cell["return_pct"] > 0 and cell["return_pct"] >= 2 * spy)
     unreached = run_json(capsys, "--data", str(tmp_path), "--levels", "300:300:1", "--hold-days", "10:10:1")
     assert unreached["cells"] == [{**dict.fromkeys(CELL_KEYS), "level": 300.0, "hold": "10"}]
 
