@@ -17,7 +17,7 @@ FEW_POINTS = 20
 
 
 @dataclass(frozen=True, slots=True)
-class HoldPoint:
+class ChartPoint:
     session: date
     position_value: Decimal
     benchmark_value: Decimal
@@ -30,23 +30,23 @@ class TradeSpan:
     exit: date | None  # None while open
 
 
-def needed_to_double(point: HoldPoint) -> Decimal:
+def needed_to_double(point: ChartPoint) -> Decimal:
     """The position value at which the symbol's return is twice the benchmark's: cost × (1 + 2 × r_benchmark)."""
     return 2 * point.benchmark_value - point.cost
 
 
-def card_points(card: Scorecard) -> tuple[list[HoldPoint], list[TradeSpan]]:
+def card_points(card: Scorecard) -> tuple[list[ChartPoint], list[TradeSpan]]:
     spans = [TradeSpan(t.entry_session, t.exit_session if t.closed else None) for t in card.trades]
     points = []
     for p in card.hold_curve:
         trade = next((t for t in card.trades if t.entry_session <= p.session <= t.exit_session), None)
         if trade is not None and p.position_value > 0:
-            points.append(HoldPoint(p.session, p.position_value, p.benchmark_value, trade.qty * trade.entry_price))
+            points.append(ChartPoint(p.session, p.position_value, p.benchmark_value, trade.qty * trade.entry_price))
     return points, spans
 
 
 def _render(
-    points: Sequence[HoldPoint],
+    points: Sequence[ChartPoint],
     spans: Sequence[TradeSpan],
     symbol: str,
     benchmark: str,
@@ -93,5 +93,5 @@ def write_hold_chart(card: Scorecard, path: Path) -> None:
     path.write_bytes(_render(points, spans, card.symbol, card.benchmark, "png", (10, 5)))
 
 
-def hold_chart_svg(points: Sequence[HoldPoint], spans: Sequence[TradeSpan], symbol: str, benchmark: str) -> bytes:
+def hold_chart_svg(points: Sequence[ChartPoint], spans: Sequence[TradeSpan], symbol: str, benchmark: str) -> bytes:
     return _render(points, spans, symbol, benchmark, "svg", (9, 4))

@@ -17,7 +17,9 @@ from pathlib import Path
 from bot.errors import ConfigError
 from bot.ledger_records import FillRecord, OrderRecord, OutsideChange, Snapshot
 
-__all__ = ["FillRecord", "Ledger", "OrderRecord", "OutsideChange", "Snapshot"]
+__all__ = ["LEDGER_FILE", "FillRecord", "Ledger", "OrderRecord", "OutsideChange", "Snapshot"]
+
+LEDGER_FILE = "ledger.sqlite"  # in BOT_DATA_DIR
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS orders (

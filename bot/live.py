@@ -16,7 +16,7 @@ from bot.config import Settings
 from bot.errors import BrokerError, ConfigError, ShutdownRequested
 from bot.health import write_heartbeat
 from bot.instance_lock import InstanceLock
-from bot.ledger import Ledger
+from bot.ledger import LEDGER_FILE, Ledger
 from bot.logs import configure_logging, get_logger
 from bot.report import ledger_scorecard
 from bot.runner import StopSignal, run_loop
@@ -25,7 +25,6 @@ from bot.trader import Trader
 from bot.vs_backtest import comparison_json, render_comparison, replay_against_ledger
 from bot.watch.wiring import Watch
 
-LEDGER_FILE = "ledger.sqlite"
 DEMO_DIR = "demo"
 DEMO_FACT = "demo"
 TRADABLE_ACCOUNT_STATUSES = frozenset({"ACTIVE"})

@@ -20,7 +20,7 @@ from bot.market import venue
 from bot.market.calendar import NEW_YORK
 from bot.money import price
 from bot.orders import Intent
-from bot.round_trips import OpenTrade, season_traded
+from bot.round_trips import OpenTrade, bot_held, live_orders, season_traded
 from bot.season_calendar import TradingCalendar
 from bot.watch.next_action import PassView
 from strategies.breakout import season_of
@@ -64,14 +64,7 @@ class OrderDesk:
         ]
 
     def bot_quantity(self) -> Decimal:
-        """Shares the bot's own orders hold, from the order records (ahead of the priced fill records)."""
-        held = Decimal(0)
-        for record in self.ledger.orders():
-            if record.symbol == self.params.symbol:
-                held += record.filled_qty if record.side == "buy" else -record.filled_qty
-        changes = self.ledger.outside_changes()
-        adopted = sum((c.adopted_qty for c in changes if c.symbol == self.params.symbol), Decimal(0))
-        return held + adopted
+        return bot_held(self.ledger, self.params.symbol)
 
     def season_entered(self, season: int) -> bool:
         """An entry of the season filled: its priced fill, or an order record that already says so."""
@@ -82,7 +75,7 @@ class OrderDesk:
         )
 
     def live_orders(self) -> list[OrderRecord]:
-        return [r for r in self.ledger.orders() if r.status not in FINAL]
+        return live_orders(self.ledger)
 
     def observe(
         self, now: datetime, calendar: TradingCalendar, account: Account, broker_long: Decimal, trade: OpenTrade | None

@@ -7,7 +7,8 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 
-from bot.ledger import FillRecord, Ledger
+from bot.engine.policy import FINAL
+from bot.ledger import FillRecord, Ledger, OrderRecord
 from bot.money import price
 from bot.orders import Intent
 from bot.scoring import RoundTrip
@@ -108,3 +109,15 @@ def holdings_at(ledger: Ledger, symbol: str, moment: datetime) -> tuple[Decimal,
         held += sign * fill.qty
         cash_flow -= sign * fill.qty * fill.price
     return held, cash_flow
+
+
+def bot_held(ledger: Ledger, symbol: str) -> Decimal:
+    """Shares the bot's own orders hold, from the order records (ahead of the priced fill records)."""
+    held = sum((o.filled_qty if o.side == "buy" else -o.filled_qty for o in ledger.orders() if o.symbol == symbol),
+               Decimal(0))  # fmt: skip
+    return held + sum((c.adopted_qty for c in ledger.outside_changes() if c.symbol == symbol), Decimal(0))
+
+
+def live_orders(ledger: Ledger) -> list[OrderRecord]:
+    """The bot's orders still working at the broker."""
+    return [o for o in ledger.orders() if o.status not in FINAL]

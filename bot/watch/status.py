@@ -9,20 +9,18 @@ from __future__ import annotations
 import argparse
 import json
 from datetime import UTC, datetime
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 from bot.config import Settings
-from bot.engine.policy import FINAL
 from bot.errors import BotError, ConfigError
 from bot.health import evaluate, problems_of, read_heartbeat
-from bot.ledger import Ledger
+from bot.ledger import LEDGER_FILE, Ledger
 from bot.report import ledger_scorecard
+from bot.round_trips import bot_held, live_orders
 from bot.score_output import scorecard_json
 from strategies.params import BreakoutParams
 
-LEDGER_FILE = "ledger.sqlite"
 DECIDED = "decided:"
 RECENT_EVENTS = 12
 
@@ -30,14 +28,6 @@ RECENT_EVENTS = 12
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.add_argument("--offline", action="store_true", help="do not ask the broker: the ledger and heartbeat only")
-
-
-def _held(ledger: Ledger, symbol: str) -> str:
-    orders = sum(
-        (o.filled_qty if o.side == "buy" else -o.filled_qty for o in ledger.orders() if o.symbol == symbol), Decimal(0)
-    )
-    adopted = sum((c.adopted_qty for c in ledger.outside_changes() if c.symbol == symbol), Decimal(0))
-    return str(orders + adopted)
 
 
 def _recent(ledger: Ledger) -> list[dict[str, str]]:
@@ -66,9 +56,9 @@ def _recent(ledger: Ledger) -> list[dict[str, str]]:
 def ledger_status(ledger: Ledger, params: BreakoutParams) -> dict[str, Any]:
     decisions = ledger.facts_starting(DECIDED)
     last = max(decisions) if decisions else None
-    live = [o for o in ledger.orders() if o.status not in FINAL and o.broker_order_id]
+    live = live_orders(ledger)
     return {
-        "position_qty": _held(ledger, params.symbol),
+        "position_qty": str(bot_held(ledger, params.symbol)),
         "last_decision": {"session": last.removeprefix(DECIDED), "reason": decisions[last]} if last else None,
         "open_orders": [
             {
