@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import replace
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -12,10 +11,10 @@ from bot.broker.base import Broker
 from bot.errors import BrokerError
 from bot.ledger import Ledger, Snapshot
 from bot.market import venue
-from bot.market.dividends import Dividend, Dividends, per_share_in_hold
+from bot.market.dividends import Dividend, Dividends
 from bot.money import cents, pct, price
 from bot.round_trips import OpenTrade, closed_round_trips, holdings_at
-from bot.scoring import claim_holds
+from bot.scoring import claim_holds, trip_with_dividends
 from bot.season_calendar import TradingCalendar
 from strategies.params import BreakoutParams
 
@@ -116,14 +115,7 @@ def log_trade_closed(ledger: Ledger, broker: Broker, params: BreakoutParams, sea
         record_dividends(ledger, broker, params, trip.entry_session, trip.exit_session)  # an ex-date on the exit day
     except BrokerError as exc:  # told now with what the ledger has; the exit session's snapshot fetches again
         log.warning("dividends_unavailable", season=season, cause=str(exc), action="scored_without_the_last")
-    dividends = ledger_dividends(ledger)
-    trip = replace(
-        trip,
-        dividends_per_share=per_share_in_hold(dividends.get(params.symbol, ()), trip.entry_session, trip.exit_session),
-        benchmark_dividends_per_share=per_share_in_hold(
-            dividends.get(params.benchmark, ()), trip.entry_session, trip.exit_session
-        ),
-    )
+    trip = trip_with_dividends(trip, ledger_dividends(ledger), params.benchmark)
     log.info(
         "trade_closed",
         symbol=trip.symbol,

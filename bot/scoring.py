@@ -144,19 +144,19 @@ def _compound(trades: Sequence[RoundTrip], ratio: Callable[[RoundTrip], Decimal]
     return total - 1
 
 
-def with_dividends(card: Scorecard, dividends: Mapping[str, Sequence[Dividend]]) -> Scorecard:
-    """The scorecard with each leg's dividends per share over its hold (none for a symbol without any)."""
-    trades = tuple(
-        replace(
-            t,
-            dividends_per_share=per_share_in_hold(dividends.get(card.symbol, ()), t.entry_session, t.exit_session),
-            benchmark_dividends_per_share=per_share_in_hold(
-                dividends.get(card.benchmark, ()), t.entry_session, t.exit_session
-            ),
-        )
-        for t in card.trades
+def trip_with_dividends(trip: RoundTrip, dividends: Mapping[str, Sequence[Dividend]], benchmark: str) -> RoundTrip:
+    """The round trip with both legs' dividends per share over its hold (none for a symbol without any)."""
+    return replace(
+        trip,
+        dividends_per_share=per_share_in_hold(dividends.get(trip.symbol, ()), trip.entry_session, trip.exit_session),
+        benchmark_dividends_per_share=per_share_in_hold(
+            dividends.get(benchmark, ()), trip.entry_session, trip.exit_session
+        ),
     )
-    return replace(card, trades=trades)
+
+
+def with_dividends(card: Scorecard, dividends: Mapping[str, Sequence[Dividend]]) -> Scorecard:
+    return replace(card, trades=tuple(trip_with_dividends(t, dividends, card.benchmark) for t in card.trades))
 
 
 def max_drawdown_pct(equity: Sequence[Decimal]) -> Decimal:
