@@ -19,7 +19,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from bot.config_sources import ENV_FILE, SECRET_VARIABLES, raw_sources, redact
 from bot.errors import ConfigError
 from bot.urls import check_base_url
-from strategies.params import Allocation, BreakoutParams, FixedNotional, FixedQuantity, Sizing, Trigger
+from strategies.params import Allocation, BreakoutParams, FixedNotional, FixedQuantity, LevelMode, Sizing, Trigger
 
 PAPER_TRADING_URL = "https://paper-api.alpaca.markets"
 LIVE_TRADING_HOST = "api.alpaca.markets"
@@ -67,6 +67,9 @@ class StrategySettings(BaseSettings):
     notional: Annotated[Decimal | None, Field(gt=0)] = None
     quantity: Annotated[int | None, Field(gt=0)] = None
     allow_reentry: bool = False
+    level_mode: LevelMode = LevelMode.ABSOLUTE
+    level_lookback_sessions: Annotated[int, Field(ge=1, le=500)] = 20
+    hold_sessions: Annotated[int | None, Field(ge=0, le=2_000)] = None
 
     @field_validator("symbol", "benchmark", mode="before")
     @classmethod
@@ -106,6 +109,9 @@ class StrategySettings(BaseSettings):
             exit_date=self.exit_date,
             sizing=self.sizing(),
             allow_reentry=self.allow_reentry,
+            level_mode=self.level_mode,
+            level_lookback=self.level_lookback_sessions,
+            hold_sessions=self.hold_sessions,
         )
 
 

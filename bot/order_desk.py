@@ -23,7 +23,7 @@ from bot.orders import Intent
 from bot.round_trips import OpenTrade, bot_held, live_orders, season_traded
 from bot.season_calendar import TradingCalendar
 from bot.watch.next_action import PassView
-from strategies.breakout import season_of
+from strategies.breakout import season_for
 from strategies.params import BreakoutParams
 
 MINUTE = timedelta(minutes=1)
@@ -92,7 +92,8 @@ class OrderDesk:
             live_orders=self.live_orders(),
             fills_pending=self.fills_pending(),
             blocked_by=account.blocked_by,
-            season_entered=current is not None and self.season_entered(season_of(current.day, calendar.days)),
+            season_entered=current is not None
+            and self.season_entered(season_for(current.day, calendar.days, self.params)),
             decided=frozenset(d for d in nearby if self.ledger.fact(f"decided:{d}") is not None),
             equity=account.equity,
             broker_qty=broker_long,

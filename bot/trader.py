@@ -30,12 +30,13 @@ from bot.watch.next_action import PassView
 from strategies.breakout import (
     Action,
     entry_decision,
-    exit_session,
     first_intraday_breakout,
     intraday_entry_block,
-    season_of,
+    level_at,
+    season_for,
+    sessions_read,
 )
-from strategies.params import BreakoutParams, Trigger
+from strategies.params import BreakoutParams, Trigger, buffered
 from strategies.sizing import entry_quantity
 
 HISTORY_DAYS = 120
@@ -128,14 +129,8 @@ class Trader:
         key = f"exhausted:{season}:{intent.value}"
         if verdict.next is Next.EXHAUSTED:
             self.problems[key] = f"{intent.value} orders of season {season}: {policy.MAX_ORDER_ATTEMPTS} attempts used"
-            self._warn_once(
-                key,
-                "order_attempts_exhausted",
-                season=season,
-                intent=intent.value,
-                attempts=policy.MAX_ORDER_ATTEMPTS,
-                action="stopped_trying",
-            )
+            self._warn_once(key, "order_attempts_exhausted", season=season, intent=intent.value,
+                            attempts=policy.MAX_ORDER_ATTEMPTS, action="stopped_trying")  # fmt: skip
         return verdict
 
     # Entry
@@ -147,11 +142,8 @@ class Trader:
         upcoming = calendar.next_after(closed.day)
         if upcoming is None or (now < venue.evening_of(closed) and now < upcoming.opens_at):
             return
-        bars = [
-            b
-            for b in self.broker.daily_bars(self.params.symbol, closed.day - timedelta(days=HISTORY_DAYS), closed.day)
-            if b.session <= closed.day
-        ]
+        bars = [b for b in self.broker.daily_bars(self.params.symbol, self._history_from(closed.day), closed.day)
+                if b.session <= closed.day]  # fmt: skip
         if not bars or bars[-1].session != closed.day:
             self._warn_once(
                 f"bars:{closed.day}",
@@ -161,9 +153,10 @@ class Trader:
                 latest=bars[-1].session.isoformat() if bars else None,
             )
             return
-        traded = self.desk.season_entered(season_of(closed.day, calendar.days))
+        traded = self.desk.season_entered(season_for(upcoming.day, calendar.days, self.params))
         decision = entry_decision(bars, self.params, traded_this_season=traded)
-        self._log_signal(closed.day, decision.action.value, decision.reason.value, close=bars[-1].close)
+        level = level_at(bars, len(bars) - 1, self.params)
+        self._log_signal(closed.day, decision.action.value, decision.reason.value, level, close=bars[-1].close)
         if decision.action is Action.BUY:
             late = now >= venue.opg_cutoff(upcoming)
             tif = TimeInForce.DAY if late else TimeInForce.OPG
@@ -177,7 +170,7 @@ class Trader:
         today = calendar.current_or_next(now)
         if today is None or now < today.opens_at - timedelta(hours=12):
             return
-        season = exit_session(today.day, calendar.days, self.params).year
+        season = season_for(today.day, calendar.days, self.params)
         if self.desk.season_entered(season):
             return
         reason = policy.entry_retry(self.desk.attempts(season, Intent.ENTRY, calendar), today.day, now, today)
@@ -195,17 +188,19 @@ class Trader:
         session = calendar.current_or_next(now)
         if session is None or now < session.opens_at + MINUTE or self.ledger.fact(f"decided:{session.day}"):
             return
-        season = season_of(session.day, calendar.days)
+        season = season_for(session.day, calendar.days, self.params)
         blocked = intraday_entry_block(session.day, self.params, traded_this_season=self.desk.season_entered(season))
         previous = calendar.previous_before(session.day)
         if blocked is not None or previous is None:
             return
-        prior = self.broker.daily_bars(self.params.symbol, previous.day, previous.day)
+        prior = [b for b in self.broker.daily_bars(self.params.symbol, self._history_from(previous.day), previous.day)
+                 if b.session <= previous.day]  # fmt: skip
         minutes = self.broker.minute_bars(self.params.symbol, session.opens_at, now)
-        reason, index = first_intraday_breakout(minutes, prior[-1].close if prior else None, self.params)
+        reason, index = first_intraday_breakout(minutes, prior, self.params)
         if index is None:
             return
-        self._log_signal(session.day, "buy", reason.value, price=minutes[index].close)
+        level = level_at(prior, len(prior), self.params)
+        self._log_signal(session.day, "buy", reason.value, level, price=minutes[index].close)
         self._enter(now, calendar, account, session.day, price(minutes[index].close), TimeInForce.DAY, reason.value)
         self.ledger.remember(f"decided:{session.day}", reason.value)
 
@@ -219,7 +214,7 @@ class Trader:
         tif: TimeInForce,
         reason: str,
     ) -> None:
-        season = exit_session(fill_day, calendar.days, self.params).year
+        season = season_for(fill_day, calendar.days, self.params)
         verdict = self._verdict(season, Intent.ENTRY, fill_day, calendar)
         if verdict.next is not Next.SEND:
             return
@@ -237,7 +232,8 @@ class Trader:
     # Exit
 
     def _exit_if_due(self, now: datetime, calendar: TradingCalendar, trade: OpenTrade, broker_long: Decimal) -> None:
-        exit_day = calendar.session(trade.planned_exit)
+        # A planned exit that is not a session (an exit date between the signal and the fill) sells at the next one.
+        exit_day = calendar.session(trade.planned_exit) or calendar.next_after(trade.planned_exit)
         if exit_day is None:
             self._warn_once(
                 f"exit:{trade.planned_exit}", "exit_session_unknown", planned_exit=trade.planned_exit.isoformat()
@@ -256,9 +252,8 @@ class Trader:
         ledger_open = min(trade.qty, self.desk.bot_quantity())
         qty = policy.sell_quantity(ledger_open, broker_long)
         if qty <= 0:
-            self.problems["position_mismatch"] = (
-                f"broker holds {broker_long} {self.params.symbol}, the bot {ledger_open}"
-            )
+            symbol = self.params.symbol
+            self.problems["position_mismatch"] = f"broker holds {broker_long} {symbol}, the bot {ledger_open}"
             self._warn_once(
                 f"mismatch:{trade.season}:{broker_long}",
                 "position_mismatch",
@@ -281,14 +276,17 @@ class Trader:
         self.problems.pop("position_mismatch", None)
         self.desk.submit(request, Intent.EXIT, trade.season, plan.reason, now)
 
-    def _log_signal(self, session: date, action: str, reason: str, **seen: float) -> None:
+    def _history_from(self, day: date) -> date:
+        return day - timedelta(days=HISTORY_DAYS + 2 * sessions_read(self.params))
+
+    def _log_signal(self, session: date, action: str, reason: str, level: float | None, **seen: float) -> None:
         self.log.info(
             "signal",
             symbol=self.params.symbol,
             session=session.isoformat(),
             **seen,
-            breakout_level=self.params.level,
-            threshold=self.params.threshold,
+            breakout_level=level,
+            threshold=None if level is None else buffered(level, self.params.buffer_pct),
             action=action,
             reason=reason,
             trigger=self.params.trigger.value,

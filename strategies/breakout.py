@@ -6,14 +6,14 @@ so the backtest and the live loop make the same decision from the same history.
 
 from __future__ import annotations
 
-from bisect import bisect_right
+from bisect import bisect_left, bisect_right
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
 
 from strategies.bars import DailyBar, MinuteBar
-from strategies.params import BreakoutParams
+from strategies.params import BreakoutParams, LevelMode, buffered
 
 
 class Action(StrEnum):
@@ -45,29 +45,51 @@ class Decision:
     price: float | None = None
 
 
-def closes_above_streak(bars: Sequence[DailyBar], threshold: float) -> int:
-    """How many of the latest closes, counted back from the last bar, are above ``threshold``."""
-    streak = 0
-    for bar in reversed(bars):
-        if bar.close <= threshold:
-            break
-        streak += 1
-    return streak
+def level_at(bars: Sequence[DailyBar], index: int, params: BreakoutParams) -> float | None:
+    """The breakout level the close of ``bars[index]`` is measured against (``index`` may be ``len(bars)``, the
+    session after the last bar). With LevelMode.HIGH it is the highest close of the ``level_lookback`` sessions
+    before it, and unknown (None) until there are that many."""
+    if params.level_mode is LevelMode.ABSOLUTE:
+        return params.level
+    if index < params.level_lookback:
+        return None
+    return max(bar.close for bar in bars[index - params.level_lookback : index])
+
+
+def sessions_read(params: BreakoutParams) -> int:
+    """How many daily bars up to a decision the rule reads (fetch at least these)."""
+    lookback = params.level_lookback if params.level_mode is LevelMode.HIGH else 0
+    return lookback + params.confirm_days + 1
+
+
+def threshold_at(bars: Sequence[DailyBar], index: int, params: BreakoutParams) -> float | None:
+    """The price the close of ``bars[index]`` must exceed: its level raised by the buffer."""
+    level = level_at(bars, index, params)
+    return None if level is None else buffered(level, params.buffer_pct)
+
+
+def _above(bars: Sequence[DailyBar], index: int, params: BreakoutParams) -> bool:
+    threshold = threshold_at(bars, index, params)
+    return threshold is not None and bars[index].close > threshold
 
 
 def _breakout_reason(bars: Sequence[DailyBar], params: BreakoutParams) -> Reason:
-    streak = closes_above_streak(bars, params.threshold)
+    last = len(bars) - 1
+    # Counting further back than one close past the confirmation cannot change the answer.
+    needed = params.confirm_days + (1 if params.require_cross else 0)
+    streak = 0
+    while streak < min(needed, len(bars)) and _above(bars, last - streak, params):
+        streak += 1
     if streak == 0:
-        return Reason.BELOW_LEVEL
+        return Reason.NO_DATA if threshold_at(bars, last, params) is None else Reason.BELOW_LEVEL
     if streak < params.confirm_days:
         return Reason.CONFIRMING
     if not params.require_cross:
         return Reason.BREAKOUT_CONFIRMED
-    # A fresh cross: this bar completes the confirmation, and the close before the
-    # first confirming close was at or below the level.
-    if streak > params.confirm_days or len(bars) == streak:
-        return Reason.ALREADY_ABOVE_WAITING_FOR_CROSS
-    if bars[-streak - 1].close > params.level:
+    # A fresh cross: this bar completes the confirmation, and the close before the first confirming close was at
+    # or below its threshold (a close with no level yet is not a cross).
+    before = last - streak
+    if streak > params.confirm_days or before < 0 or threshold_at(bars, before, params) is None:
         return Reason.ALREADY_ABOVE_WAITING_FOR_CROSS
     return Reason.BREAKOUT_CONFIRMED
 
@@ -99,16 +121,21 @@ def entry_decision(bars: Sequence[DailyBar], params: BreakoutParams, *, traded_t
 
 
 def first_intraday_breakout(
-    minutes: Sequence[MinuteBar], previous_close: float | None, params: BreakoutParams
+    minutes: Sequence[MinuteBar], prior: Sequence[DailyBar], params: BreakoutParams
 ) -> tuple[Reason, int | None]:
-    """The index of the first minute bar of a session closing above the threshold.
+    """The index of the first minute bar of a session closing above its threshold, given the daily bars before it.
 
-    With ``require_cross`` the previous session must have closed at or below the level.
+    With ``require_cross`` the previous session must have closed at or below its own threshold.
     """
-    if params.require_cross and (previous_close is None or previous_close > params.level):
+    threshold = threshold_at(prior, len(prior), params)
+    if threshold is None:
+        return Reason.NO_DATA, None
+    if params.require_cross and (not prior or threshold_at(prior, len(prior) - 1, params) is None):
+        return Reason.ALREADY_ABOVE_WAITING_FOR_CROSS, None
+    if params.require_cross and _above(prior, len(prior) - 1, params):
         return Reason.ALREADY_ABOVE_WAITING_FOR_CROSS, None
     for index, minute in enumerate(minutes):
-        if minute.close > params.threshold:
+        if minute.close > threshold:
             return Reason.BREAKOUT_CONFIRMED, index
     return Reason.BELOW_LEVEL, None
 
@@ -142,15 +169,35 @@ def last_june_session(year: int, sessions: Sequence[date]) -> date:
     return day
 
 
-def exit_session(entry_session: date, sessions: Sequence[date], params: BreakoutParams) -> date:
-    """The session at whose close a position entered on ``entry_session`` is sold."""
+def season_exit(entry_session: date, sessions: Sequence[date], params: BreakoutParams) -> date:
+    """The session that ends the season of a position entered on ``entry_session``: the last on or before
+    ``exit_date`` (the date itself when the calendar does not reach it), else the last June session."""
     if params.exit_date is not None:
+        if not sessions or sessions[-1] < params.exit_date:
+            return params.exit_date
         on_or_before = _last_session_on_or_before(params.exit_date, sessions)
         return on_or_before if on_or_before is not None and on_or_before >= entry_session else params.exit_date
     this_june = last_june_session(entry_session.year, sessions)
     if entry_session <= this_june:
         return this_june
     return last_june_session(entry_session.year + 1, sessions)
+
+
+def season_for(entry_session: date, sessions: Sequence[date], params: BreakoutParams) -> int:
+    """The season a position entered on ``entry_session`` belongs to (the year of the session that ends it)."""
+    return season_exit(entry_session, sessions, params).year
+
+
+def exit_session(entry_session: date, sessions: Sequence[date], params: BreakoutParams) -> date:
+    """The session at whose close a position entered on ``entry_session`` is sold: ``hold_sessions`` after the
+    entry when that comes before the season's exit, else the season's exit."""
+    end = season_exit(entry_session, sessions, params)
+    if params.hold_sessions is None:
+        return end
+    index = bisect_left(sessions, entry_session)
+    if index < len(sessions) and sessions[index] == entry_session and index + params.hold_sessions < len(sessions):
+        return min(sessions[index + params.hold_sessions], end)
+    return end
 
 
 def season_of(session: date, sessions: Sequence[date]) -> int:

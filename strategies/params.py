@@ -13,6 +13,11 @@ class Trigger(StrEnum):
     INTRADAY = "intraday"
 
 
+class LevelMode(StrEnum):
+    ABSOLUTE = "absolute"  # the breakout level is a fixed price (the article's 200)
+    HIGH = "high"  # the highest close of the last ``level_lookback`` sessions before the bar
+
+
 @dataclass(frozen=True, slots=True)
 class Allocation:
     """Spend a fraction of equity, in whole shares."""
@@ -51,8 +56,16 @@ class BreakoutParams:
     exit_date: date | None = None
     sizing: Sizing = field(default_factory=Allocation)
     allow_reentry: bool = False
+    level_mode: LevelMode = LevelMode.ABSOLUTE
+    level_lookback: int = 20  # sessions, with LevelMode.HIGH
+    hold_sessions: int | None = None  # sell this many sessions after the entry, if before the season's exit
 
     @property
     def threshold(self) -> float:
-        """The price a close (or trade) must exceed for the breakout."""
-        return self.level * (1.0 + self.buffer_pct / 100.0)
+        """The price a close (or trade) must exceed for the breakout, with an absolute level."""
+        return buffered(self.level, self.buffer_pct)
+
+
+def buffered(level: float, buffer_pct: float) -> float:
+    """A level raised by the buffer: the one formula every path (live, backtest, sweep) uses."""
+    return level * (1.0 + buffer_pct / 100.0)

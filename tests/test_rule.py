@@ -144,11 +144,12 @@ def minutes(*closes: float) -> list[MinuteBar]:
 
 
 def test_intraday_signal_is_the_first_minute_closing_above() -> None:
-    assert first_intraday_breakout(minutes(199, 199.9, 200.2, 201), 198.0, DEFAULT) == (Reason.BREAKOUT_CONFIRMED, 2)
-    assert first_intraday_breakout(minutes(199, 200), 198.0, DEFAULT) == (Reason.BELOW_LEVEL, None)
-    assert first_intraday_breakout(minutes(201), 201.0, DEFAULT) == (Reason.ALREADY_ABOVE_WAITING_FOR_CROSS, None)
-    assert first_intraday_breakout(minutes(201), None, DEFAULT)[1] is None
-    assert first_intraday_breakout(minutes(201), 205.0, BreakoutParams(require_cross=False))[1] == 0
+    below = bars(198.0)
+    assert first_intraday_breakout(minutes(199, 199.9, 200.2, 201), below, DEFAULT) == (Reason.BREAKOUT_CONFIRMED, 2)
+    assert first_intraday_breakout(minutes(199, 200), below, DEFAULT) == (Reason.BELOW_LEVEL, None)
+    assert first_intraday_breakout(minutes(201), bars(201.0), DEFAULT) == (Reason.ALREADY_ABOVE_WAITING_FOR_CROSS, None)
+    assert first_intraday_breakout(minutes(201), [], DEFAULT)[1] is None
+    assert first_intraday_breakout(minutes(201), bars(205.0), BreakoutParams(require_cross=False))[1] == 0
     assert intraday_entry_block(DAYS[0], DEFAULT, traded_this_season=True) is Reason.SEASON_ALREADY_TRADED
 
 
@@ -176,7 +177,7 @@ def test_a_buy_always_has_its_confirming_closes_and_cross(closes: list[float], p
     if decide(history, params)[0] is Action.BUY:
         assert all(b.close > params.threshold for b in history[-params.confirm_days :])
         if params.require_cross:
-            assert history[-params.confirm_days - 1].close <= params.level
+            assert history[-params.confirm_days - 1].close <= params.threshold
 
 
 @settings(max_examples=200, deadline=None)

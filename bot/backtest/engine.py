@@ -33,7 +33,7 @@ from strategies.breakout import (
     exit_session,
     first_intraday_breakout,
     intraday_entry_block,
-    season_of,
+    season_for,
 )
 from strategies.params import BreakoutParams, Trigger
 from strategies.sizing import entry_quantity
@@ -53,6 +53,7 @@ class _Position:
     qty: int
     entry: Fill
     planned_exit: date
+    season: int
 
 
 @dataclass(slots=True)
@@ -163,17 +164,21 @@ def run_backtest(
         _maybe_exit(book, bar, market, params, calendar)
         _mark(book, bar, market)
         if book.position is None and params.trigger is Trigger.CLOSE:
-            _close_entry(book, history, params, calendar)
+            next_session = bars[index + 1].session if index + 1 < len(bars) else bar.session
+            _close_entry(book, history, next_session, params, calendar)
     return _finish(book, bars, last_index, market, params, cash)
 
 
-def _traded(book: _Book, day: date, calendar: Sequence[date]) -> bool:
-    return season_of(day, calendar) in book.seasons_traded
+def _traded(book: _Book, entry_session: date, params: BreakoutParams, calendar: Sequence[date]) -> bool:
+    """Whether the season a position entered on ``entry_session`` would belong to has been traded."""
+    return season_for(entry_session, calendar, params) in book.seasons_traded
 
 
-def _close_entry(book: _Book, history: list[DailyBar], params: BreakoutParams, calendar: list[date]) -> None:
+def _close_entry(
+    book: _Book, history: list[DailyBar], next_session: date, params: BreakoutParams, calendar: list[date]
+) -> None:
     today = history[-1]
-    decision = entry_decision(history, params, traded_this_season=_traded(book, today.session, calendar))
+    decision = entry_decision(history, params, traded_this_season=_traded(book, next_session, params, calendar))
     book.record(decision)
     if decision.action is Action.BUY:
         book.pending_qty = entry_quantity(
@@ -190,11 +195,11 @@ def _intraday_entry(
     calendar: list[date],
 ) -> None:
     bar = bars[index]
-    if intraday_entry_block(bar.session, params, traded_this_season=_traded(book, bar.session, calendar)):
+    if intraday_entry_block(bar.session, params, traded_this_season=_traded(book, bar.session, params, calendar)):
         return
     minutes = market.minutes(params.symbol, bar)
-    previous_close = bars[index - 1].close if index > 0 else None
-    _, signal = first_intraday_breakout(minutes, previous_close, params)
+    prior = bars[max(index - params.level_lookback - 1, 0) : index]
+    _, signal = first_intraday_breakout(minutes, prior, params)
     if signal is None or signal + 1 >= len(minutes):
         return
     qty = entry_quantity(params.sizing, equity=book.cash, spendable=book.cash, price=price(minutes[signal].close))
@@ -219,9 +224,9 @@ def _buy(
         return
     fill = Fill("buy", qty, fill_price, bar.session, benchmark_price)
     book.cash -= qty * fill_price
-    planned_exit = exit_session(bar.session, calendar, params)
-    book.position = _Position(qty, fill, planned_exit)
-    book.seasons_traded.add(planned_exit.year)
+    season = season_for(bar.session, calendar, params)
+    book.position = _Position(qty, fill, exit_session(bar.session, calendar, params), season)
+    book.seasons_traded.add(season)
     book.add_fill(fill)
 
 
@@ -251,7 +256,7 @@ def _round_trip(params: BreakoutParams, position: _Position, exit_fill: Fill, *,
         benchmark_entry_price=position.entry.benchmark_price,
         benchmark_exit_price=exit_fill.benchmark_price,
         closed=closed,
-        season=position.planned_exit.year,
+        season=position.season,
     )
 
 

@@ -1,0 +1,147 @@
+"""The rule's edges, decided: the fresh cross is of the threshold, a breakout on the exit session enters the next
+season, re-entry within a season, and a level that travels (the highest close of the last N sessions)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from bot.backtest.engine import run_backtest
+from bot.cli import main
+from bot.market.calendar import nyse_sessions
+from bot.market.scenarios import build_scenario
+from bot.report import ledger_scorecard
+from bot.score_output import scorecard_json
+from strategies.bars import DailyBar
+from strategies.breakout import Action, Reason, entry_decision
+from strategies.params import BreakoutParams, LevelMode
+from tests.live_harness import harness
+
+DAYS = nyse_sessions(date(2023, 11, 1), date(2025, 7, 31))
+
+
+def bars(*closes: float) -> list[DailyBar]:
+    return [DailyBar(DAYS[i], c, c, c, c, 1.0) for i, c in enumerate(closes)]
+
+
+def frames_of(closes: list[float]) -> dict[str, pd.DataFrame]:
+    """IWM closing at ``closes`` (opening at the previous close), SPY rising a cent a day."""
+    days = DAYS[: len(closes)]
+    opens = [closes[0], *closes[:-1]]
+    iwm = pd.DataFrame(
+        {"open": opens, "high": [max(o, c) for o, c in zip(opens, closes, strict=True)], "low": opens, "close": closes},
+        index=pd.Index(days, name="date"),
+    ).assign(volume=1.0)
+    spy = pd.DataFrame({"open": 450.0, "high": 451.0, "low": 449.0, "close": 450.0}, index=iwm.index)
+    spy = spy.add(pd.Series([0.01 * i for i in range(len(days))], index=iwm.index), axis=0).assign(volume=1.0)
+    return {"IWM": iwm, "SPY": spy}
+
+
+BUFFERED = BreakoutParams(buffer_pct=5.0)  # threshold 210
+
+
+@pytest.mark.parametrize(
+    ("closes", "expected"),
+    [
+        # Above the level but at or below the threshold, then above the threshold: a fresh cross of the threshold.
+        ((200.5, 211.0), (Action.BUY, Reason.BREAKOUT_CONFIRMED)),
+        ((195.0, 205.0, 209.0, 210.5), (Action.BUY, Reason.BREAKOUT_CONFIRMED)),
+        ((210.0, 210.01), (Action.BUY, Reason.BREAKOUT_CONFIRMED)),  # exactly at the threshold counts as at it
+        ((211.0, 212.0), (Action.HOLD, Reason.ALREADY_ABOVE_WAITING_FOR_CROSS)),
+        ((205.0, 209.9), (Action.HOLD, Reason.BELOW_LEVEL)),
+    ],
+)
+def test_the_fresh_cross_is_of_the_threshold(closes: tuple[float, ...], expected: tuple[Action, Reason]) -> None:
+    decision = entry_decision(bars(*closes), BUFFERED, traded_this_season=False)
+    assert (decision.action, decision.reason) == expected
+
+
+def test_a_buffer_trades_on_a_gradual_rise() -> None:
+    """STRATEGY_BUFFER_PCT=5 used to need a one-session jump from at or below 200 to above 210."""
+    closes = [190.0 + 0.5 * i for i in range(60)] + [220.0] * 200
+    card = run_backtest(frames_of(closes), BUFFERED, cash=Decimal(100000)).scorecard
+    first = card.trades[0]
+    # 210.5 is the first close above 210 (index 41); bought at the next session's open, which is that close.
+    assert (first.entry_session, first.entry_price) == (DAYS[42], Decimal("210.5"))
+
+
+def test_a_breakout_on_the_exit_session_enters_the_next_season() -> None:
+    june_exit = date(2024, 6, 28)
+    closes = []
+    for day in DAYS:
+        if day < date(2023, 12, 13) or date(2024, 6, 1) <= day < june_exit:
+            closes.append(190.0)
+        else:
+            closes.append(205.0)
+    card = run_backtest(frames_of(closes), BreakoutParams(), cash=Decimal(100000)).scorecard
+    first, second = card.trades[:2]
+    assert (first.season, first.exit_session) == (2024, june_exit)
+    # The close of June 28 crosses 200 again: decided that evening, bought at July 1's open, in season 2025.
+    assert (second.season, second.entry_session) == (2025, date(2024, 7, 1))
+
+
+def test_reentry_within_a_season_needs_allow_reentry() -> None:
+    """With a hold of 5 sessions the first trade ends in December; a new fresh cross in March re-enters."""
+    closes = [205.0 if date(2023, 12, 13) <= d < date(2024, 1, 5) or d >= date(2024, 3, 1) else 190.0 for d in DAYS]
+    frames = frames_of(closes)
+    once = BreakoutParams(hold_sessions=5, exit_date=date(2024, 6, 28))
+    single = run_backtest(frames, once, cash=Decimal(100000)).scorecard.trades
+    twice = run_backtest(frames, replace(once, allow_reentry=True), cash=Decimal(100000)).scorecard.trades
+    assert [t.entry_session for t in single] == [date(2023, 12, 14)]
+    assert [t.entry_session for t in twice] == [date(2023, 12, 14), date(2024, 3, 4)]
+    assert [t.season for t in twice] == [2024, 2024]
+    assert twice[0].exit_session == DAYS[DAYS.index(date(2023, 12, 14)) + 5]
+
+
+def test_a_level_that_travels_is_the_highest_close_of_the_lookback() -> None:
+    high = BreakoutParams(level_mode=LevelMode.HIGH, level_lookback=3)
+    # The highest of the three closes before the last is 52; the last closes above it, the one before did not.
+    assert entry_decision(bars(50, 52, 51, 51.5, 52.5), high, traded_this_season=False).action is Action.BUY
+    assert entry_decision(bars(50, 52, 51, 52.5, 53), high, traded_this_season=False).reason is (
+        Reason.ALREADY_ABOVE_WAITING_FOR_CROSS
+    )
+    assert entry_decision(bars(50, 52), high, traded_this_season=False).reason is Reason.NO_DATA  # no level yet
+    buffered = replace(high, buffer_pct=1.0)  # 52 x 1.01 = 52.52
+    assert entry_decision(bars(50, 52, 51, 51.5, 52.5), buffered, traded_this_season=False).action is Action.HOLD
+
+
+START, END = date(2023, 12, 1), date(2024, 7, 3)
+
+
+def test_live_trades_a_travelling_level_and_a_hold_length_as_the_backtest(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("STRATEGY_LEVEL_MODE", "high")
+    monkeypatch.setenv("STRATEGY_LEVEL_LOOKBACK_SESSIONS", "10")
+    monkeypatch.setenv("STRATEGY_HOLD_SESSIONS", "15")
+    frames = build_scenario("breakout", seed=3)
+    with harness(tmp_path, frames, start=START, end=END) as h:
+        trader = h.trader()
+        h.run(trader)
+        live = scorecard_json(ledger_scorecard(trader.ledger, trader.params))
+    assert trader.params.level_mode is LevelMode.HIGH and trader.params.hold_sessions == 15
+    backtest = run_backtest(frames, trader.params, cash=Decimal(100000), start=START, end=END).scorecard
+    assert live == scorecard_json(backtest)
+    first = backtest.trades[0]
+    assert first.closed and first.exit_session == DAYS[DAYS.index(first.entry_session) + 15]
+    assert len({t.season for t in backtest.trades}) == len(backtest.trades)  # one round trip per season
+
+
+def test_bot_run_refuses_reentry_with_a_hold_length(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("BOT_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("STRATEGY_ALLOW_REENTRY", "true")
+    monkeypatch.setenv("STRATEGY_HOLD_SESSIONS", "20")
+    assert main(["run", "--once"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "STRATEGY_ALLOW_REENTRY=true with STRATEGY_HOLD_SESSIONS set" in err[0]
+    assert not (tmp_path / "data").exists()  # nothing written: no ledger, no heartbeat
+    assert main(["backtest", "--scenario", "breakout", "--json"]) == 0  # the research paths take it
+    assert json.loads(capsys.readouterr().out)["trades"]
