@@ -66,12 +66,15 @@ def _cpu() -> str:
     return platform.processor() or "unknown CPU"
 
 
-def _same_cells(first: list[float | None], second: list[float | None]) -> bool:
-    """Both grids empty in the same cells and equal to 1e-9 percentage points elsewhere."""
-    return len(first) == len(second) and all(
-        (a is None and b is None) or (a is not None and b is not None and abs(a - b) <= 1e-9)
-        for a, b in zip(first, second, strict=True)
+def _same_cells(first: list[Any], second: list[Any]) -> tuple[bool, int]:
+    """Both grids empty in the same cells and equal to 1e-9 percentage points elsewhere, skipping the cells the
+    second marks "n/a" (vectorbt cannot buy and sell on one bar); and how many were skipped."""
+    pairs = [(a, b) for a, b in zip(first, second, strict=True) if b != "n/a"]
+    same = len(first) == len(second) and all(
+        (a is None and b is None) or (a is not None and b is not None and abs(a - b) <= 1e-9 * max(1.0, abs(a)))
+        for a, b in pairs
     )
+    return same, len(first) - len(pairs)
 
 
 def _trade_key(trade: list[Any]) -> tuple[str, float, str, float]:
@@ -272,7 +275,9 @@ def _sweeps(lines: list[str], verdicts: list[str]) -> None:
         f"## Sweep: {len(GRID_LEVELS)} levels × {len(GRID_HOLDS)} holds = "
         f"{len(GRID_LEVELS) * len(GRID_HOLDS):,} cells over 25 years of daily bars",
         "",
-        "Our side is `bot sweep`'s vectorised core (`bot.sweep.sweep`, IWM and SPY returns per cell); vectorbt's "
+        "Our side is `bot sweep`'s vectorised replay (`bot.research`: the backtest's rule, every season, one round "
+        "trip per season, the exit `hold` sessions after the entry or at the end of June), arrays to scores; "
+        "vectorbt's "
         "is `Portfolio.from_signals` over one column per cell, its entry and exit signals computed with numpy. "
         "Neither includes reading the CSV files.",
         "",
@@ -287,17 +292,19 @@ def _sweeps(lines: list[str], verdicts: list[str]) -> None:
     filled = sum(value is not None for value in ours["result"])
     if "sweep-vectorbt" in measured:
         vbt = measured["sweep-vectorbt"]
-        same = _same_cells(ours["result"], vbt["result"])
+        same, skipped = _same_cells(ours["result"], vbt["result"])
         lines += [
-            f"Every cell's return equal in both (to 1e-9 points; {filled:,} cells with a trade, the rest empty in "
-            f"both): **{'yes' if same else 'NO'}**.",
+            f"Every cell's return equal in both (to 1e-9, relative above 1 point; {filled:,} cells with a trade, the "
+            f"rest empty in both): **{'yes' if same else 'NO'}**. {skipped:,} cells are left out of the comparison: "
+            "they hold a round trip bought and sold in one session (an entry on the season's last session), which "
+            "vectorbt's signals cannot express.",
             "",
         ]
-        met = ours["median"] < 0.5 and ours["median"] < vbt["median"]
+        met = ours["median"] < 0.5 and vbt["median"] >= 1000 * ours["median"]
         verdicts.append(
             f"Sweep: {ours['units']:,} cells in {ours['median'] * 1000:.1f} ms, {vbt['median'] / ours['median']:,.0f}× "
             f"faster than vectorbt's {vbt['median'] * 1000:,.0f} ms; cells equal: {'yes' if same else 'NO'} "
-            f"(target: well under 1 s and faster than vectorbt: {'met' if met else 'NOT met'})."
+            f"(target: well under 1 s and at least 1,000× vectorbt: {'met' if met else 'NOT met'})."
         )
     else:
         verdicts.append(

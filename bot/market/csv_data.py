@@ -167,6 +167,12 @@ def regular_hours(frame: pd.DataFrame) -> pd.DataFrame:
     return frame[(utc >= opens) & (utc < closes)]
 
 
+def daily_frame(frame: pd.DataFrame) -> pd.DataFrame:
+    """Daily session bars of a daily or intraday frame (regular-hours minutes only), as the backtest trades them."""
+    frame = regular_hours(frame)
+    return daily_from_minutes(frame) if is_intraday(frame) else frame
+
+
 def daily_from_minutes(frame: pd.DataFrame) -> pd.DataFrame:
     """Aggregate intraday bars into New York session bars."""
     index = frame.index

@@ -1,0 +1,92 @@
+"""Run a sweep's chunks in this process or on Dask, with the same answer either way.
+
+A sweep is split into chunks of at most CHUNK_CELLS cells of one symbol, in grid order, so the split depends only
+on the grid and the symbols. ``--workers N`` starts a local cluster of N single-threaded worker processes;
+``--scheduler ADDRESS`` uses a running ``dask.distributed`` scheduler. Dask recomputes a chunk whose worker was
+lost. Dask is the optional ``scale`` extra and is imported only here, only when asked for.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+import numpy as np
+
+from bot.errors import ConfigError
+from bot.research.cells import Cells
+from bot.research.replay import Replay, Trades, replay
+from bot.research.series import Series
+from bot.research.signals import Window
+
+CHUNK_CELLS = 2_000
+
+
+@dataclass(frozen=True)
+class Chunk:
+    series: Series
+    cells: Cells
+    cash: Decimal
+    window: Window
+
+
+def run_chunk(chunk: Chunk) -> Replay:
+    return replay(chunk.series, chunk.cells, cash=chunk.cash, window=chunk.window)
+
+
+def split(series: Series, cells: Cells, cash: Decimal, window: Window) -> list[Chunk]:
+    return [
+        Chunk(series, cells.part(first, first + CHUNK_CELLS), cash, window)
+        for first in range(0, max(len(cells), 1), CHUNK_CELLS)
+    ]
+
+
+def run_chunks(chunks: Sequence[Chunk], *, workers: int | None = None, scheduler: str | None = None) -> list[Replay]:
+    if workers is None and scheduler is None:
+        return [run_chunk(chunk) for chunk in chunks]
+    with _client(workers, scheduler) as client:
+        run = uuid.uuid4().hex[:8]
+        futures = client.map(run_chunk, list(chunks), key=[f"sweep-{run}-{i}" for i in range(len(chunks))])
+        results: list[Replay] = client.gather(futures)
+        return results
+
+
+def _client(workers: int | None, scheduler: str | None) -> Any:
+    try:
+        from dask.distributed import Client
+    except ImportError:
+        raise ConfigError(
+            "--workers and --scheduler need Dask: install the scale extra (pip install 'iwm-breakout-bot[scale]')"
+        ) from None
+    if scheduler is not None:
+        try:
+            return Client(scheduler, timeout="10s")  # type: ignore[no-untyped-call]
+        except (OSError, TimeoutError) as exc:
+            raise ConfigError(f"--scheduler {scheduler!r}: no Dask scheduler answered ({exc})") from None
+    # The client owns the cluster it starts, and closes it with itself.
+    return Client(  # type: ignore[no-untyped-call]
+        n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None
+    )
+
+
+def merge(parts: Sequence[Replay], cells: Cells) -> Replay:
+    """The chunks of one symbol (of ``cells``) as one replay, cells in grid order."""
+    first = parts[0]
+    offsets = np.cumsum([0, *[len(part.cells) for part in parts[:-1]]])
+    joined = {}
+    for name in ("cell", "signal", "entry", "exit", "qty", "closed", "season"):
+        pieces = [getattr(part.trades, name) for part in parts]
+        if name == "cell":
+            pieces = [piece + offset for piece, offset in zip(pieces, offsets, strict=True)]
+        joined[name] = np.concatenate(pieces)
+    return Replay(
+        series=first.series,
+        cells=cells,
+        trades=Trades(**joined),
+        end_units=np.concatenate([part.end_units for part in parts]),
+        pending_qty=np.concatenate([part.pending_qty for part in parts]),
+        window=first.window,
+    )
