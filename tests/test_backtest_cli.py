@@ -173,3 +173,30 @@ def test_real_2023_2024_season_from_shared_data(shared_data: Path, capsys: pytes
     assert trade["entry_date"] == "2023-12-20"
     assert trade["exit_date"] == "2024-06-28"
     assert result["claim_holds"] is False
+
+
+def test_by_season_has_a_row_for_every_season_traded_or_not(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from tests.test_sweep_scale import write_seasonal
+
+    write_seasonal(tmp_path)
+    assert main(["backtest", "--data", str(tmp_path), "--by-season", "--json"]) == 0
+    rows = json.loads(capsys.readouterr().out)["by_season"]
+    assert [r["season"] for r in rows] == [2020, 2021, 2022, 2023, 2024]
+    assert not any(r["traded"] for r in rows)  # IWM never closes above 200 here
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("STRATEGY_BREAKOUT_LEVEL", "100")
+        assert main(["backtest", "--data", str(tmp_path), "--by-season", "--json"]) == 0
+    rows = json.loads(capsys.readouterr().out)["by_season"]
+    assert [r["season"] for r in rows] == [2020, 2021, 2022, 2023, 2024] and all(r["traded"] for r in rows)
+    for row in rows:
+        year = row["season"]
+        assert row["signal_date"].startswith(f"{year - 1}-08-0") and row["entry_price"] == 101.0
+        assert row["exit_date"].startswith(f"{year}-06-") and row["exit_price"] == 130.0
+        assert row["return_pct"] == pytest.approx((130 / 101 - 1) * 100, abs=1e-4)
+        assert row["excess_return_pct"] == pytest.approx(row["return_pct"] - row["benchmark_return_pct"], abs=1e-4)
+        assert row["claim_holds"] is True
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("STRATEGY_BREAKOUT_LEVEL", "100")
+        assert main(["backtest", "--data", str(tmp_path), "--by-season"]) == 0
+    text = capsys.readouterr().out
+    assert "5 seasons, 5 closed with a trade, the claim held in 5" in text

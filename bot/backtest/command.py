@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from bot.backtest.by_season import render_seasons, season_rows, traded_sessions
 from bot.backtest.engine import run_backtest
 from bot.backtest.provenance import backtest_provenance, no_trade_reason, provenance_line
 from bot.chart import write_hold_chart
@@ -18,7 +19,7 @@ from bot.errors import ConfigError, DataError
 from bot.market.csv_data import load_symbols, require_benchmark_coverage
 from bot.market.dividends import Dividends, dividends_path, load_dividends
 from bot.market.scenarios import SCENARIO_NAMES, build_scenario, scenario_dividends
-from bot.score_output import render_table, scorecard_json
+from bot.score_output import render_table, scorecard_json, verdict_line
 from bot.scoring import with_dividends
 
 
@@ -50,6 +51,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--cash", type=positive_decimal, default=Decimal("100000"), help="starting cash")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.add_argument("--chart", type=Path, help="write a PNG of the hold")
+    parser.add_argument("--by-season", action="store_true", help="one row per season, with a trade or without")
 
 
 def load_frames(args: argparse.Namespace, settings: Settings) -> dict[str, pd.DataFrame]:
@@ -98,11 +100,18 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         write_hold_chart(card, args.chart)
     provenance = backtest_provenance(args, settings, frames, dividend_files)
     why = no_trade_reason(result.decisions, params) if not card.trades else None
+    sessions = traded_sessions(frames, params) if args.by_season else []
+    seasons = season_rows(card, result.decisions, sessions, params, args.start, args.end) if args.by_season else None
     if args.json:
-        print(json.dumps({**scorecard_json(card), "no_trade_reason": why, "provenance": provenance}))
+        by_season = {"by_season": seasons} if seasons is not None else {}
+        print(json.dumps({**scorecard_json(card), "no_trade_reason": why, "provenance": provenance, **by_season}))
         return 0
     print(provenance_line(provenance))
     if why:
         print(why)
+    if seasons is not None:
+        print(render_seasons(seasons, params.symbol, params.benchmark))
+        print(verdict_line(card))
+        return 0
     print(render_table(card))
     return 0
