@@ -5,7 +5,7 @@ STAMP := $(VENV)/.installed
 
 .PHONY: test lint demo clean container-check reliability bench
 
-$(STAMP): requirements.lock requirements-dev.lock pyproject.toml
+$(STAMP): requirements.lock requirements-scale.lock requirements-dev.lock pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --disable-pip-version-check -q -r requirements-dev.lock
 	$(BIN)/pip install --disable-pip-version-check -q --no-deps -e .
