@@ -313,6 +313,18 @@ def _sweeps(lines: list[str], verdicts: list[str]) -> None:
         )
 
 
+def _universe(lines: list[str], verdicts: list[str]) -> None:
+    from bench import universe
+
+    directory = ROOT / "bench" / "universe-data"
+    shutil.rmtree(directory, ignore_errors=True)
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("STRATEGY_")}
+    try:
+        universe.report(lines, verdicts, directory, environment)
+    finally:
+        shutil.rmtree(directory, ignore_errors=True)
+
+
 def _live(lines: list[str], verdicts: list[str]) -> None:
     work = ROOT / "bench" / "results"
     shutil.rmtree(work, ignore_errors=True)  # a ledger left by an earlier run would make the bot sit the season out
@@ -393,6 +405,7 @@ def main() -> None:
     verdicts: list[str] = []
     _replays(lines, verdicts)
     _sweeps(lines, verdicts)
+    _universe(lines, verdicts)
     _live(lines, verdicts)
     verdicts.append(
         "vectorbt replays faster than our event-driven path: it evaluates precomputed signal arrays "

@@ -19,7 +19,15 @@ from bot.backtest.command import iso_date, positive_decimal
 from bot.config import Settings
 from bot.errors import ConfigError
 from bot.ledger import Ledger
-from bot.live import DEMO_DIR, DEMO_FACT, demo_ledger_path, ledger_path, start_logging, trade
+from bot.live import (
+    DEMO_DIR,
+    DEMO_FACT,
+    demo_ledger_path,
+    ledger_path,
+    refuse_what_live_cannot_trade,
+    start_logging,
+    trade,
+)
 from bot.market.csv_data import load_symbols, require_benchmark_coverage
 from bot.market.dividends import load_dividends
 from bot.market.scenarios import SCENARIO_NAMES, build_scenario, scenario_dividends
@@ -99,6 +107,7 @@ def demo_settings(settings: Settings, url: str, speed: Decimal) -> Settings:
 def run(args: argparse.Namespace, settings: Settings) -> int:
     from bot.local_exchange import LocalExchange
 
+    refuse_what_live_cannot_trade(settings)
     frames, start, end = _frames(args, settings)
     if end < start:
         raise ConfigError(f"--end {end} is before --start {start}")

@@ -139,9 +139,10 @@ def test_bot_run_refuses_reentry_with_a_hold_length(
     monkeypatch.setenv("BOT_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.setenv("STRATEGY_ALLOW_REENTRY", "true")
     monkeypatch.setenv("STRATEGY_HOLD_SESSIONS", "20")
-    assert main(["run", "--once"]) == 2
-    err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 1 and "STRATEGY_ALLOW_REENTRY=true with STRATEGY_HOLD_SESSIONS set" in err[0]
-    assert not (tmp_path / "data").exists()  # nothing written: no ledger, no heartbeat
+    for command in (["run", "--once"], ["demo"]):
+        assert main(command) == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and "STRATEGY_ALLOW_REENTRY=true with STRATEGY_HOLD_SESSIONS set" in err[0]
+        assert not (tmp_path / "data").exists()  # nothing written: no ledger, no heartbeat
     assert main(["backtest", "--scenario", "breakout", "--json"]) == 0  # the research paths take it
     assert json.loads(capsys.readouterr().out)["trades"]
