@@ -8,11 +8,12 @@ import sqlite3
 import sys
 from collections.abc import Callable, Sequence
 
-from bot.config import Settings, load_settings
 from bot.config_sources import scrub_secrets
 from bot.errors import BotError
 
-Command = Callable[[argparse.Namespace, Settings], int]
+Command = Callable[..., int]  # (args, settings), or (args) for the light commands
+# Run without the settings model, so without pydantic: the container runs `bot health` every 30 seconds.
+LIGHT_COMMANDS = frozenset({"health"})
 
 
 def _no_arguments(parser: argparse.ArgumentParser) -> None:
@@ -66,8 +67,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser, handlers = _parser(argv)
     args = parser.parse_args(argv)
     try:
-        settings = load_settings()
-        return handlers[args.command](args, settings)
+        if args.command in LIGHT_COMMANDS:
+            return handlers[args.command](args)
+        from bot.config import load_settings  # pydantic: a tenth of a second, paid only by commands that need it
+
+        return handlers[args.command](args, load_settings())
     except BotError as exc:
         print(f"error: {scrub_secrets(str(exc))}", file=sys.stderr)
         return exc.exit_code

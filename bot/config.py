@@ -16,7 +16,15 @@ from urllib.parse import urlsplit
 from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from bot.config_sources import ENV_FILE, SECRET_VARIABLES, raw_sources, redact
+from bot.config_sources import (
+    DEFAULT_DATA_DIR,
+    DEFAULT_HEARTBEAT_MAX_AGE_SECONDS,
+    ENV_FILE,
+    MAX_HEARTBEAT_MAX_AGE_SECONDS,
+    SECRET_VARIABLES,
+    raw_sources,
+    redact,
+)
 from bot.errors import ConfigError
 from bot.urls import check_base_url
 from strategies.params import Allocation, BreakoutParams, FixedNotional, FixedQuantity, LevelMode, Sizing, Trigger
@@ -163,7 +171,7 @@ class AlpacaSettings(BaseSettings):
 class RuntimeSettings(BaseSettings):
     model_config = _COMMON
 
-    data_dir: Path = Field(default=Path("var"), validation_alias=AliasChoices("BOT_DATA_DIR"))
+    data_dir: Path = Field(default=DEFAULT_DATA_DIR, validation_alias=AliasChoices("BOT_DATA_DIR"))
     log_format: LogFormat = Field(default=LogFormat.AUTO, validation_alias=AliasChoices("LOG_FORMAT"))
     log_level: LogLevel = Field(default=LogLevel.INFO, validation_alias=AliasChoices("LOG_LEVEL"))
     poll_seconds: Annotated[float, Field(gt=0, le=3600)] = Field(
@@ -175,8 +183,8 @@ class RuntimeSettings(BaseSettings):
     retry_max_seconds: Annotated[float, Field(ge=0, le=3600)] = Field(
         default=120.0, validation_alias=AliasChoices("BOT_RETRY_MAX_SECONDS")
     )
-    heartbeat_max_age_seconds: Annotated[float, Field(gt=0, le=86_400)] = Field(
-        default=300.0, validation_alias=AliasChoices("BOT_HEARTBEAT_MAX_AGE_SECONDS")
+    heartbeat_max_age_seconds: Annotated[float, Field(gt=0, le=MAX_HEARTBEAT_MAX_AGE_SECONDS)] = Field(
+        default=DEFAULT_HEARTBEAT_MAX_AGE_SECONDS, validation_alias=AliasChoices("BOT_HEARTBEAT_MAX_AGE_SECONDS")
     )
     forbid_shorting: bool = Field(default=True, validation_alias=AliasChoices("BOT_FORBID_SHORTING"))
     metrics_port: Annotated[int | None, Field(ge=1, le=65_535)] = Field(

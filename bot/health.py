@@ -13,10 +13,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from bot.config_sources import heartbeat_settings
+
 if TYPE_CHECKING:
     import argparse
-
-    from bot.config import Settings
 
 HEARTBEAT_FILE = "heartbeat.json"
 
@@ -88,9 +88,9 @@ def evaluate(beat: dict[str, Any] | None, *, max_age: float, now: datetime | Non
     return Health(True, f"last successful pass {last_ok:.1f}s ago")
 
 
-def command(args: argparse.Namespace, settings: Settings) -> int:
-    """``bot health``: print the verdict and its cause; exit 0 only when healthy."""
-    data_dir = settings.runtime.data_dir
-    health = evaluate(read_heartbeat(data_dir), max_age=settings.runtime.heartbeat_max_age_seconds)
+def command(args: argparse.Namespace) -> int:
+    """``bot health``: print the verdict and its cause; exit 0 only when healthy. Reads only its two settings."""
+    data_dir, max_age = heartbeat_settings()
+    health = evaluate(read_heartbeat(data_dir), max_age=max_age)
     print(f"{health.line} (BOT_DATA_DIR={data_dir})")
     return 0 if health.ok else 1

@@ -51,3 +51,17 @@ def test_failing_passes_turn_health_bad_with_the_cause_and_a_good_pass_clears_it
     health = run_bot("health", env=clean_environment(BOT_DATA_DIR=str(data)))
     assert health.returncode == 1
     assert f"broker: {failing + 1} passes in a row failed" in health.stdout and "filled_qty=940" in health.stdout
+
+
+def test_bot_health_reads_its_two_settings_and_refuses_a_bad_one(tmp_path: Path) -> None:
+    """`bot health` runs without the settings model; its settings still get a clear error."""
+    data = tmp_path / "data"
+    for bad in ("abc", "0", "-5", "nan", "86401"):
+        refused = run_bot("health", env=clean_environment(BOT_DATA_DIR=str(data), BOT_HEARTBEAT_MAX_AGE_SECONDS=bad))
+        assert refused.returncode == 2 and refused.stdout == ""
+        assert refused.stderr.strip() == (
+            f"error: BOT_HEARTBEAT_MAX_AGE_SECONDS={bad!r}: expected seconds, above 0 and at most 86400"
+        )
+    missing = run_bot("health", env=clean_environment(BOT_DATA_DIR=str(data), BOT_HEARTBEAT_MAX_AGE_SECONDS="60"))
+    assert missing.returncode == 1 and "no heartbeat" in missing.stdout and str(data) in missing.stdout
+    assert not data.exists()
