@@ -232,6 +232,7 @@ def test_hold_sessions_sell_that_many_sessions_after_the_entry(
         (["--levels", "190:210:1", "--start", "June"], "--start: 'June' is not a date"),
         (["--levels", "190:210:1", "--workers", "0"], "--workers: '0' is not a number of workers"),
         (["--symbols", "SPY"], "--symbols 'SPY': give symbols other than the benchmark SPY"),
+        (["--levels", "190:210:1", "--scheduler", "nonsense"], "--scheduler 'nonsense': no Dask scheduler answered"),
     ],
 )  # fmt: skip
 def test_bad_grids_exit_2_naming_the_argument(

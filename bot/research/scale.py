@@ -64,7 +64,7 @@ def _client(workers: int | None, scheduler: str | None) -> Any:
     if scheduler is not None:
         try:
             return Client(scheduler, timeout="10s")  # type: ignore[no-untyped-call]
-        except (OSError, TimeoutError) as exc:
+        except (OSError, TimeoutError, ValueError) as exc:  # refused, silent, or not an address
             raise ConfigError(f"--scheduler {scheduler!r}: no Dask scheduler answered ({exc})") from None
     # The client owns the cluster it starts, and closes it with itself.
     return Client(  # type: ignore[no-untyped-call]
