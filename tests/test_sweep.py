@@ -232,6 +232,7 @@ def test_hold_sessions_sell_that_many_sessions_after_the_entry(
         (["--levels", "190:210:1", "--start", "June"], "--start: 'June' is not a date"),
         (["--levels", "190:210:1", "--workers", "0"], "--workers: '0' is not a number of workers"),
         (["--symbols", "SPY"], "--symbols 'SPY': give symbols other than the benchmark SPY"),
+        (["--symbols", "IWM,QQQ", "--chart", "x.png"], "--chart draws one symbol's grid, and --symbols gives 2"),
         (["--levels", "190:210:1", "--scheduler", "nonsense"], "--scheduler 'nonsense': no Dask scheduler answered"),
     ],
 )  # fmt: skip

@@ -106,6 +106,8 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     if args.chart and len(grid.axes) > 2:
         raise ConfigError(f"--chart draws at most two axes, and the grid has {len(grid.axes)}; drop --chart")
     symbols = symbols_of(args, strategy.symbol, strategy.benchmark)
+    if args.chart and len(symbols) > 1:
+        raise ConfigError(f"--chart draws one symbol's grid, and --symbols gives {len(symbols)}; drop one of them")
     frames = load_symbols(args.data, [*symbols, strategy.benchmark])
     chunks, owners = [], []
     for symbol in symbols:

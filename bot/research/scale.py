@@ -49,9 +49,25 @@ def run_chunks(chunks: Sequence[Chunk], *, workers: int | None = None, scheduler
         return [run_chunk(chunk) for chunk in chunks]
     with _client(workers, scheduler) as client:
         run = uuid.uuid4().hex[:8]
-        futures = client.map(run_chunk, list(chunks), key=[f"sweep-{run}-{i}" for i in range(len(chunks))])
-        results: list[Replay] = client.gather(futures)
-        return results
+        # Each symbol's arrays go to every worker once (a copy survives a lost worker), not inside every task.
+        distinct = {id(chunk.series): chunk.series for chunk in chunks}
+        copies = client.scatter(list(distinct.values()), broadcast=True, hash=False)
+        sent = dict(zip(distinct, copies, strict=True))
+        futures = [
+            client.submit(_remote, sent[id(c.series)], c.cells, c.cash, c.window, key=f"sweep-{run}-{i}", pure=False)
+            for i, c in enumerate(chunks)
+        ]
+        answers: list[tuple[Trades, np.ndarray, np.ndarray]] = client.gather(futures)
+    return [
+        Replay(chunk.series, chunk.cells, trades, end_units, pending, chunk.window)
+        for chunk, (trades, end_units, pending) in zip(chunks, answers, strict=True)
+    ]
+
+
+def _remote(series: Series, cells: Cells, cash: Decimal, window: Window) -> tuple[Trades, np.ndarray, np.ndarray]:
+    """A chunk on a worker; it sends back only what the client does not have."""
+    result = replay(series, cells, cash=cash, window=window)
+    return result.trades, result.end_units, result.pending_qty
 
 
 def _client(workers: int | None, scheduler: str | None) -> Any:

@@ -77,7 +77,7 @@ def trades_by_cell(result: Replay) -> list[list[dict[str, Any]]]:
     _, mine, theirs = trade_returns(result)
     order = np.argsort(t.cell, kind="stable")  # stable: a cell's trades stay in time order
     bounds = np.searchsorted(t.cell[order], np.arange(len(result.cells) + 1))
-    sessions = [day.isoformat() for day in s.sessions]
+    sessions = np.datetime_as_string(s.days).tolist()  # YYYY-MM-DD, like date.isoformat
     columns = (t.season, t.signal, t.entry, t.exit, t.qty, t.closed)
     season, signal, entry, exit_bar, qty, closed = (column[order].tolist() for column in columns)
     entry_price = (s.open_units[t.entry[order]] / UNITS).tolist()

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import date
 
 import numpy as np
+import pandas as pd
 
 from bot.research.series import Series
 from strategies.params import BreakoutParams, LevelMode, buffered
@@ -88,11 +89,8 @@ def _base_level(series: Series, params: BreakoutParams) -> np.ndarray | None:
     """With LevelMode.HIGH, the highest close of the ``level_lookback`` bars before each bar (NaN until then)."""
     if params.level_mode is LevelMode.ABSOLUTE:
         return None
-    lookback, n = params.level_lookback, series.size
-    level = np.full(n, np.nan)
-    if n > lookback:
-        windows = np.lib.stride_tricks.sliding_window_view(series.close, lookback)
-        level[lookback:] = windows.max(axis=1)[: n - lookback]
+    # pandas' rolling maximum is linear in the bars whatever the lookback; shifted, it covers the bars before.
+    level: np.ndarray = pd.Series(series.close).rolling(params.level_lookback).max().shift(1).to_numpy()
     return level
 
 
