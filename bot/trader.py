@@ -39,7 +39,7 @@ from strategies.breakout import (
 from strategies.params import BreakoutParams, Trigger, buffered
 from strategies.sizing import entry_quantity
 
-HISTORY_DAYS = 120
+HISTORY_MARGIN_DAYS = 10  # weekends and holidays: twice the sessions the rule reads, plus this, in calendar days
 CALENDAR_BACK_DAYS = 400
 MINUTE = timedelta(minutes=1)
 
@@ -277,7 +277,7 @@ class Trader:
         self.desk.submit(request, Intent.EXIT, trade.season, plan.reason, now)
 
     def _history_from(self, day: date) -> date:
-        return day - timedelta(days=HISTORY_DAYS + 2 * sessions_read(self.params))
+        return day - timedelta(days=2 * sessions_read(self.params) + HISTORY_MARGIN_DAYS)
 
     def _log_signal(self, session: date, action: str, reason: str, level: float | None, **seen: float) -> None:
         self.log.info(
