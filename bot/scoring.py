@@ -125,7 +125,7 @@ def by_season(trades: Sequence[RoundTrip]) -> dict[int, tuple[RoundTrip, ...]]:
     return {season: tuple(legs) for season, legs in grouped.items()}
 
 
-def claim_holds(symbol_return: Decimal, benchmark_return: Decimal) -> bool:
+def claim_holds(symbol_return: Decimal | float, benchmark_return: Decimal | float) -> bool:
     """The article's claim: a positive return of at least twice the benchmark's over the same days."""
     return symbol_return > 0 and symbol_return >= 2 * benchmark_return
 

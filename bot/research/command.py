@@ -126,9 +126,10 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
                      grid.cells if name == "grid" else Cells(base))  # fmt: skip
 
     results = {s: (joined(s, "grid"), joined(s, "default") if args.walk_forward else None) for s in symbols}
-    runs = [_one_symbol(grid, *results[symbol], args) for symbol in symbols]
+    scores = {symbol: score(results[symbol][0]) for symbol in symbols}
+    runs = [_one_symbol(grid, results[symbol][0], scores[symbol], results[symbol][1], args) for symbol in symbols]
     if args.chart:
-        write_heatmap(grid, score(results[symbols[0]][0]), args.chart, symbols[0], strategy.benchmark)
+        write_heatmap(grid, scores[symbols[0]], args.chart, symbols[0], strategy.benchmark)
     if args.json:
         axes = [{"variable": a.variable, "values": [plain(v) for v in a.values]} for a in grid.axes]
         document = {"benchmark": strategy.benchmark, "axes": axes}
@@ -140,9 +141,8 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _one_symbol(
-    grid: Grid, result: Replay, default: Replay | None, args: argparse.Namespace
+    grid: Grid, result: Replay, scores: Scores, default: Replay | None, args: argparse.Namespace
 ) -> tuple[dict[str, Any], list[str]]:
-    scores = score(result)
     symbol, benchmark = result.series.symbol, result.series.benchmark
     document: dict[str, Any] = {"symbol": symbol, "cells": cells_json(grid, result, scores) if args.json else []}
     lines = render(symbol, benchmark, grid, scores) if args.symbols is None else [_one_line(grid, scores, symbol)]

@@ -13,6 +13,7 @@ import numpy as np
 
 from bot.research.replay import Replay
 from bot.research.series import UNITS
+from bot.scoring import claim_holds
 
 
 @dataclass(frozen=True)
@@ -67,8 +68,8 @@ def ratio(mine: float, theirs: float) -> float | None:
 
 
 def claim(mine: float, theirs: float) -> bool | None:
-    """The article's claim: a positive return of at least twice the benchmark's."""
-    return None if np.isnan(mine) or np.isnan(theirs) else bool(mine > 0 and mine >= 2 * theirs)
+    """The article's claim (``bot.scoring.claim_holds``), None without a trade."""
+    return None if np.isnan(mine) or np.isnan(theirs) else claim_holds(float(mine), float(theirs))
 
 
 def trades_by_cell(result: Replay) -> list[list[dict[str, Any]]]:
