@@ -112,8 +112,10 @@ def _trade_locked(
             claim_ledger(ledger, account.id, settings, demo=demo)
             watch.start_notifications()
             _configure_shorting(broker, settings, stop, log)
+            trader = Trader(broker, ledger, settings.strategy.params(), log)
             return run_loop(
-                Trader(broker, ledger, settings.strategy.params(), log),
+                trader,
+                clock=trader.clock,
                 stop=stop,
                 data_dir=settings.runtime.data_dir,
                 poll_seconds=settings.runtime.poll_seconds,

@@ -1,8 +1,9 @@
 """The run loop: tick, write the heartbeat, sleep until the next decision point, stop cleanly.
 
-Sleeping is in broker time: the loop sleeps until the next decision point the trader names, but never
-longer than ``BOT_POLL_SECONDS`` of wall time before it asks the broker's clock again. Against Alpaca
-that is just a long sleep; against the accelerated local exchange it is a short poll. Either way the
+Sleeping is in broker time: the loop sleeps until the next decision point the trader names. Against a clock
+that keeps wall speed (Alpaca's) it counts down on the machine's clock and only refreshes the heartbeat every
+``BOT_POLL_SECONDS``, asking the broker nothing until the next decision point (bot/engine/clock.py); against
+the accelerated local exchange it reads the broker's clock every ``BOT_POLL_SECONDS`` instead. Either way the
 broker's clock, not the machine's, decides what is due.
 """
 
@@ -18,6 +19,7 @@ from pathlib import Path
 from types import FrameType
 from typing import Any, Protocol
 
+from bot.engine.clock import BrokerClock
 from bot.errors import BrokerError, CredentialsRefused, ShutdownRequested
 from bot.health import write_heartbeat
 from bot.trader import Trader
@@ -76,9 +78,12 @@ class StopSignal:
 
 
 class PassObserver(Protocol):
-    """Told about every pass (metrics, notifications, the dead-man's-switch ping); must not block."""
+    """Told about every pass (metrics, notifications, the dead-man's-switch ping); must not block.
 
-    def after_pass(self, beat: dict[str, Any], trader: Trader, seconds: float) -> None: ...
+    ``seconds`` is how long the pass took, or None for a heartbeat refreshed between passes.
+    """
+
+    def after_pass(self, beat: dict[str, Any], trader: Trader, seconds: float | None) -> None: ...
 
 
 def _next_action(trader: Trader) -> dict[str, str | None]:
@@ -99,17 +104,24 @@ def run_loop(
     once: bool = False,
     finished: Callable[[], bool] = lambda: False,
     observers: Sequence[PassObserver] = (),
+    clock: BrokerClock | None = None,
 ) -> int:
-    """Run until stopped; return the process exit code."""
+    """Run until stopped; return the process exit code.
+
+    With ``clock`` (the one the trader reads), a pass runs only at the decision points the trader names and
+    the wakes in between only refresh the heartbeat; without it, every wake is a pass.
+    """
     failed = 0
     kept: dict[str, Any] = {}  # what the last good pass said, shown while later passes fail
+    wake_at: datetime | None = None
 
-    def beat(state: str, started: float, **fields: Any) -> None:
+    def beat(state: str, started: float | None, **fields: Any) -> None:
         heartbeat = {"at": datetime.now(UTC).isoformat(), "state": state, **kept, **fields}
         write_heartbeat(data_dir, heartbeat)
+        seconds = None if started is None else time.monotonic() - started
         for observer in observers:
             try:
-                observer.after_pass(heartbeat, trader, time.monotonic() - started)
+                observer.after_pass(heartbeat, trader, seconds)
             except Exception as exc:  # watching must never stop trading
                 log.warning("observer_failed", observer=type(observer).__name__, cause=str(exc))
 
@@ -117,6 +129,15 @@ def run_loop(
         started = time.monotonic()
         try:
             with stop.interruptible():
+                left = _until_due(clock, wake_at)
+                if left is not None and left > 0 and clock is not None:
+                    # Nothing is due and nothing failed: the loop is well, so say so without a pass.
+                    kept |= {"last_ok_at": datetime.now(UTC).isoformat(), "broker_time": _iso(clock.latest())}
+                    beat("ok", None, problems=dict(trader.problems))
+                    if finished():
+                        break
+                    stop.wait(min(left, poll_seconds))
+                    continue
                 wake_at = trader.tick()
             now = trader.now or wake_at
         except ShutdownRequested:
@@ -137,8 +158,10 @@ def run_loop(
             stop.wait(min(ERROR_BACKOFF_SECONDS, poll_seconds))
             continue
         failed = 0
+        passed_at = datetime.now(UTC).isoformat()
         kept = {
-            "last_ok_at": datetime.now(UTC).isoformat(),
+            "last_ok_at": passed_at,
+            "last_pass_at": passed_at,
             "broker_time": now.isoformat(),
             "next_wake": wake_at.isoformat(),
             **_next_action(trader),
@@ -146,5 +169,26 @@ def run_loop(
         beat("ok", started, problems=dict(trader.problems))
         if once or finished():
             break
-        stop.wait(min(max((wake_at - now).total_seconds(), 0.0), poll_seconds))
+        left = clock.wall_seconds_until(wake_at) if clock is not None else None
+        stop.wait(min(max((wake_at - now).total_seconds(), 0.0) if left is None else left, poll_seconds))
     return 0
+
+
+def _until_due(clock: BrokerClock | None, wake_at: datetime | None) -> float | None:
+    """Seconds until the next pass is due (0: now); None when there is no clock to tell by, so always due.
+
+    A wall-speed clock is counted on without the broker, and read only for its hourly re-reading; any other
+    clock is read (one request, not a whole pass), and that reading is the next pass's time.
+    """
+    if clock is None or wake_at is None:
+        return None
+    if clock.resync_due():
+        clock.read()
+    left = clock.wall_seconds_until(wake_at)
+    if left is None:
+        left = max((wake_at - clock.read(for_pass=True)).total_seconds(), 0.0)
+    return left
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return moment.isoformat() if moment else None

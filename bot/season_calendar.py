@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
-from datetime import date, datetime
+from collections.abc import Callable
+from datetime import date, datetime, timedelta
 
 from bot.broker.base import SessionTimes
 from bot.market.calendar import NEW_YORK
@@ -43,3 +44,37 @@ class TradingCalendar:
             if candidate.closes_at > now:
                 return candidate
         return None
+
+
+BACK_DAYS = 400  # sessions behind today the loop reads (a season, the rule's history, reconciliation)
+REFRESH_AHEAD = timedelta(days=30)  # re-read every day: Alpaca adds unscheduled closures at short notice
+EXTEND_WITHIN = timedelta(days=60)  # load the next stretch once the calendar ends this close to today
+
+
+class CalendarCache:
+    """The broker's calendar, loaded once and kept current with one small request a day.
+
+    Loaded from ``BACK_DAYS`` before today to the end of next year; each new day re-reads only the next
+    ``REFRESH_AHEAD`` (a closure announced days ahead is seen), and the whole span is read again once its end
+    comes within ``EXTEND_WITHIN``.
+    """
+
+    def __init__(self, fetch: Callable[[date, date], list[SessionTimes]]) -> None:
+        self._fetch = fetch
+        self._calendar: TradingCalendar | None = None
+        self._span: tuple[date, date] | None = None
+        self._day: date | None = None
+
+    def at(self, now: datetime) -> TradingCalendar:
+        today = now.astimezone(NEW_YORK).date()
+        if self._calendar is None or self._span is None or today + EXTEND_WITHIN > self._span[1]:
+            start, end = today - timedelta(days=BACK_DAYS), date(today.year + 2, 1, 31)
+            self._calendar, self._span = TradingCalendar(self._fetch(start, end)), (start, end)
+        elif today != self._day:
+            end = min(today + REFRESH_AHEAD, self._span[1])
+            fresh = self._fetch(today, end)
+            if fresh:  # thirty days without a session is no answer to believe
+                kept = [s for s in self._calendar.sessions if not today <= s.day <= end]
+                self._calendar = TradingCalendar([*kept, *fresh])
+        self._day = today
+        return self._calendar

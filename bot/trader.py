@@ -13,11 +13,11 @@ from typing import Any
 
 from bot.broker.base import Account, Broker, OrderRequest, Side, TimeInForce
 from bot.engine import policy
+from bot.engine.clock import BrokerClock
 from bot.engine.policy import Next
 from bot.engine.schedule import next_wake
 from bot.ledger import Ledger
 from bot.market import venue
-from bot.market.calendar import NEW_YORK
 from bot.money import price
 from bot.order_desk import OrderDesk, order_session
 from bot.orders import Intent, client_order_id
@@ -25,7 +25,7 @@ from bot.outside import watch_position
 from bot.pnl import log_trade_closed, take_snapshot
 from bot.reconcile import reconcile
 from bot.round_trips import OpenTrade, open_trade
-from bot.season_calendar import TradingCalendar
+from bot.season_calendar import CalendarCache, TradingCalendar
 from bot.watch.next_action import PassView
 from strategies.breakout import (
     Action,
@@ -40,26 +40,27 @@ from strategies.params import BreakoutParams, Trigger, buffered
 from strategies.sizing import entry_quantity
 
 HISTORY_MARGIN_DAYS = 10  # weekends and holidays: twice the sessions the rule reads, plus this, in calendar days
-CALENDAR_BACK_DAYS = 400
 MINUTE = timedelta(minutes=1)
 
 
 class Trader:
-    def __init__(self, broker: Broker, ledger: Ledger, params: BreakoutParams, log: Any) -> None:
+    def __init__(
+        self, broker: Broker, ledger: Ledger, params: BreakoutParams, log: Any, clock: BrokerClock | None = None
+    ) -> None:
         self.broker, self.ledger, self.params, self.log = broker, ledger, params, log
+        self.clock = clock or BrokerClock(lambda: broker.clock().now)
         self.desk = OrderDesk(broker, ledger, params, log)
         self.now: datetime | None = None  # the broker's time at the start of the last pass
         self._seen: tuple[datetime, TradingCalendar, Account, Decimal] | None = None  # the last complete pass
         self._view: tuple[object, PassView] | None = None
         self.problems: dict[str, str] = {}  # what keeps the bot from trading now (bot health reports them)
-        self._calendar: TradingCalendar | None = None
-        self._calendar_day: date | None = None
+        self._calendars = CalendarCache(broker.calendar)
         self._reconciled = False
         self._warned: set[str] = set()
 
     def tick(self) -> datetime:  # do what is due now; return the broker time of the next decision point
-        now = self.now = self.broker.clock().now
-        calendar = self._calendar_for(now)
+        now = self.now = self.clock.for_pass()
+        calendar = self._calendars.at(now)
         account = self.broker.account()
         if not self._reconciled:
             reconcile(self.desk, now, calendar, account, self.open_trade(calendar), self.log)
@@ -77,7 +78,10 @@ class Trader:
         if not self._blocked(account):
             self._decide(now, calendar, account, broker_long)
         self._seen = (now, calendar, account, broker_long)
-        return next_wake(now, calendar, self.params.trigger, self.desk.any_live() or self.desk.fills_pending())
+        working = [(o.time_in_force, order_session(o.time_in_force, o.submitted_at, calendar))
+                   for o in self.desk.live_orders()]  # fmt: skip
+        blocked = "account_blocked" in self.problems
+        return next_wake(now, calendar, self.params.trigger, working, self.desk.fills_pending(), blocked)
 
     @property
     def view(self) -> PassView | None:
@@ -100,15 +104,6 @@ class Trader:
         else:
             self._entry_if_due(now, calendar, account)
             self._entry_retry_if_due(now, calendar, account)
-
-    def _calendar_for(self, now: datetime) -> TradingCalendar:
-        today = now.astimezone(NEW_YORK).date()
-        if self._calendar is None or self._calendar_day != today:
-            start = today - timedelta(days=CALENDAR_BACK_DAYS)
-            end = date(today.year + 2, 1, 31)
-            self._calendar = TradingCalendar(self.broker.calendar(start, end))
-            self._calendar_day = today
-        return self._calendar
 
     def _blocked(self, account: Account) -> bool:
         cause = account.blocked_by

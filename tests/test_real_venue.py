@@ -82,7 +82,7 @@ def test_a_position_closed_in_the_dashboard_is_never_sold_again(tmp_path: Path) 
         assert h.admin.position("IWM") == 0  # no sell from the bot, so no short on the margin account
         [change] = events(h, "position_changed_outside")
         assert '"broker_qty": "0"' in change and '"action": "adopted_reduction"' in change
-        assert trader.open_trade(trader._calendar_for(h.clock.now())) is None  # type: ignore[arg-type]
+        assert trader.open_trade(trader._calendars.at(h.clock.now())) is None  # type: ignore[arg-type]
 
 
 def test_shares_bought_by_hand_are_never_sold_by_the_bot(tmp_path: Path) -> None:

@@ -193,7 +193,7 @@ def test_notifications_arrive_once_each_across_a_sigkill_and_health_turns_are_to
         bot.at(2024, 7, 1, 12, 0)
         wait_for("the unhealthy notification", lambda: "Bot unhealthy" in receiver.received.titles())
         Admin(exchange, KEY).flags(trading_blocked=False)
-        bot.at(2024, 7, 1, 12, 5)
+        bot.at(2024, 7, 1, 12, 15)  # a blocked account is looked at again a quarter of an hour later
         wait_for("healthy again", lambda: "Bot healthy again" in receiver.received.titles())
     finally:
         bot.kill(signal.SIGTERM)

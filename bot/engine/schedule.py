@@ -1,17 +1,38 @@
-"""When the loop should look again: the next decision point of the calendar, or a minute while orders work."""
+"""When the loop should look again: the calendar's next decision point, or sooner for an order that can change.
+
+An auction order cannot fill before its auction, and no order fills outside its session, so a working order
+asks for a look only when it can next change: an ``opg`` order a minute after its session opens, a ``cls``
+order a minute after its close, a ``day`` order every minute of its session. An order still working after
+that is followed every minute for ``FOLLOW_CLOSELY`` and then every ``FOLLOW_SLOWLY``, so a broker that never
+finishes an order costs a bounded number of requests.
+"""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from collections.abc import Sequence
+from datetime import date, datetime, timedelta
 
 from bot.market import venue
 from bot.season_calendar import TradingCalendar
 from strategies.params import Trigger
 
 MINUTE = timedelta(minutes=1)
+FOLLOW_CLOSELY = timedelta(minutes=15)
+FOLLOW_SLOWLY = timedelta(minutes=15)
+FILLS_PRICED_EVERY = timedelta(minutes=5)  # a fill's record waits for the benchmark's delayed prices
+BLOCKED_RECHECK = timedelta(minutes=15)  # a blocked account is looked at again this often, to see it cleared
+
+WorkingOrder = tuple[str, date | None]  # (time in force, the session it is for)
 
 
-def next_wake(now: datetime, calendar: TradingCalendar, trigger: Trigger, orders_working: bool) -> datetime:
+def next_wake(
+    now: datetime,
+    calendar: TradingCalendar,
+    trigger: Trigger,
+    working: Sequence[WorkingOrder] = (),
+    fills_pending: bool = False,
+    blocked: bool = False,
+) -> datetime:
     candidates: list[datetime] = []
     for session in filter(None, (calendar.last_closed(now), calendar.current_or_next(now))):
         candidates += [
@@ -22,7 +43,30 @@ def next_wake(now: datetime, calendar: TradingCalendar, trigger: Trigger, orders
         ]
         if trigger is Trigger.INTRADAY and session.opens_at <= now < session.closes_at:
             candidates.append(now + MINUTE)
-    if orders_working:
-        candidates.append(now + MINUTE)
+    candidates += [order_wake(now, calendar, tif, day) for tif, day in working]
+    if fills_pending:
+        candidates.append(now + FILLS_PRICED_EVERY)
+    if blocked:
+        candidates.append(now + BLOCKED_RECHECK)
     future = [moment for moment in candidates if moment > now]
     return min(future) if future else now + timedelta(hours=1)
+
+
+def order_wake(now: datetime, calendar: TradingCalendar, time_in_force: str, day: date | None) -> datetime:
+    """The next moment a working order can have changed."""
+    session = calendar.session(day) if day is not None else None
+    if session is None:
+        return now + MINUTE
+    if time_in_force == "opg":
+        expected = session.opens_at + MINUTE
+    elif time_in_force == "cls":
+        expected = session.closes_at + MINUTE
+    elif now < session.opens_at:
+        expected = session.opens_at + MINUTE
+    elif now < session.closes_at:
+        return now + MINUTE
+    else:
+        expected = session.closes_at + MINUTE
+    if now < expected:
+        return expected
+    return now + (MINUTE if now < expected + FOLLOW_CLOSELY else FOLLOW_SLOWLY)

@@ -91,8 +91,9 @@ class Metrics:
         if event == "retry":
             self.retries.labels(str(fields.get("operation", "?"))).inc()
 
-    def after_pass(self, beat: dict[str, Any], trader: Any, seconds: float) -> None:
-        self.cycle.observe(seconds)
+    def after_pass(self, beat: dict[str, Any], trader: Any, seconds: float | None) -> None:
+        if seconds is not None:
+            self.cycle.observe(seconds)
         self.healthy.set(1 if evaluate(beat, max_age=self.max_age).ok else 0)
         for gauge, field in ((self.last_ok, "last_ok_at"), (self.next_decision, "next_action_at")):
             stamp = _timestamp(beat.get(field))

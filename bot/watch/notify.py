@@ -58,7 +58,7 @@ class HealthWatch:
         self.log, self.max_age = log, max_age
         self._healthy: bool | None = None
 
-    def after_pass(self, beat: dict[str, Any], trader: Any, seconds: float) -> None:
+    def after_pass(self, beat: dict[str, Any], trader: Any, seconds: float | None) -> None:
         health = evaluate(beat, max_age=self.max_age)
         if health.ok != self._healthy:
             self._healthy = health.ok
@@ -104,7 +104,7 @@ class Notifier:
                 self._queue.queue(replace(note, key=f"{number + 1}:{note.key}"), healthy=healthy)
         self._wake.set()
 
-    def after_pass(self, beat: dict[str, Any], trader: Any, seconds: float) -> None:
+    def after_pass(self, beat: dict[str, Any], trader: Any, seconds: float | None) -> None:
         if self._ping_url and beat.get("state") == "ok" and time.monotonic() - self._last_ping >= PING_EVERY_SECONDS:
             self._last_ping = time.monotonic()
             self._ping_due.set()

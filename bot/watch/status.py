@@ -25,6 +25,9 @@ DECIDED = "decided:"
 RECENT_EVENTS = 12
 
 
+HEARTBEAT_FIELDS = ("at", "state", "last_ok_at", "last_pass_at", "broker_time", "last_error")
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.add_argument("--offline", action="store_true", help="do not ask the broker: the ledger and heartbeat only")
@@ -96,7 +99,7 @@ def collect(settings: Settings, ledger_path: Path, *, broker: Any | None = None)
             "symbol": params.symbol,
             "benchmark": params.benchmark,
             "health": {"ok": health.ok, "cause": health.cause, "problems": problems_of(beat) if beat else {}},
-            "heartbeat": {k: (beat or {}).get(k) for k in ("at", "state", "last_ok_at", "broker_time", "last_error")},
+            "heartbeat": {k: (beat or {}).get(k) for k in HEARTBEAT_FIELDS},
             "next_action": {"text": (beat or {}).get("next_action"), "at": (beat or {}).get("next_action_at")},
             "ledger": ledger_status(ledger, params),
         }
@@ -159,7 +162,7 @@ def render(document: dict[str, Any]) -> str:
         f"last decision: {decision['session']}: {decision['reason']}" if decision else "last decision: none yet"
     )
     step = document["next_action"]
-    as_of = f" (as of the pass at {document['heartbeat']['last_ok_at']})" if step["text"] else ""
+    as_of = f" (as of the pass at {document['heartbeat']['last_pass_at']})" if step["text"] else ""
     lines.append(f"next: {step['text'] or 'unknown until `bot run` has made a pass'}{as_of}")
     for order in ledger["open_orders"]:
         lines.append(

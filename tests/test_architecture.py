@@ -1,0 +1,83 @@
+"""Who may touch what: the rule is pure, alpaca-py is behind the adapter, settings and time have one owner each."""
+
+from __future__ import annotations
+
+import ast
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+ADAPTER = {"bot/broker/alpaca.py", "bot/broker/alpaca_data.py", "bot/broker/alpaca_transport.py"}
+CONFIG = {"bot/config.py", "bot/config_sources.py"}
+CLOCKS = {"bot/engine/clock.py", "bot/local_exchange/clock.py"}  # the bot's, and the simulated venue's own
+WALL_TIME = {("datetime", "now"), ("datetime", "utcnow"), ("datetime", "today"), ("date", "today"),
+             ("time", "time"), ("time", "monotonic"), ("time", "perf_counter"), ("time", "time_ns"),
+             ("time", "monotonic_ns")}  # fmt: skip
+ENVIRONMENT = {("os", "environ"), ("os", "getenv"), ("os", "putenv"), ("os", "environb")}
+
+
+def sources() -> Iterator[tuple[str, ast.Module]]:
+    for folder in ("bot", "strategies"):
+        for path in sorted((ROOT / folder).rglob("*.py")):
+            yield path.relative_to(ROOT).as_posix(), ast.parse(path.read_text(), filename=str(path))
+
+
+def imported(tree: ast.Module) -> set[str]:
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names |= {alias.name for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            names.add(node.module)
+    return names
+
+
+def attributes(tree: ast.Module) -> set[tuple[str, str]]:
+    """``name.attribute`` uses, and ``from name import attribute``."""
+    found: set[tuple[str, str]] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name):
+            found.add((node.value.id, node.attr))
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            found |= {(node.module, alias.name) for alias in node.names}
+    return found
+
+
+SOURCES = list(sources())
+
+
+def test_the_rule_imports_only_the_standard_library_and_itself() -> None:
+    outside = {
+        (path, name)
+        for path, tree in SOURCES
+        if path.startswith("strategies/")
+        for name in imported(tree)
+        if name.split(".")[0] not in sys.stdlib_module_names and name.split(".")[0] != "strategies"
+    }
+    assert outside == set()
+
+
+@pytest.mark.parametrize(
+    ("what", "allowed", "breaks"),
+    [
+        ("alpaca-py", ADAPTER, lambda tree: any(n.split(".")[0] == "alpaca" for n in imported(tree))),
+        ("the environment", CONFIG, lambda tree: bool(attributes(tree) & ENVIRONMENT)),
+        ("wall time", CLOCKS, lambda tree: bool(attributes(tree) & WALL_TIME)),
+    ],
+    ids=["alpaca", "environment", "wall-time"],
+)
+def test_one_owner(what: str, allowed: set[str], breaks: Callable[[ast.Module], bool]) -> None:
+    users = {path for path, tree in SOURCES if breaks(tree)}
+    assert users - allowed == set(), f"{what} is used outside {sorted(allowed)}"
+    assert users, f"nothing uses {what}: the check looks for the wrong names"
+
+
+def test_the_checks_see_what_they_look_for() -> None:
+    probe = ast.parse(
+        "import os\nfrom datetime import datetime\nimport alpaca.trading\nos.environ['X']\ndatetime.now()"
+    )
+    assert ("os", "environ") in attributes(probe) and ("datetime", "now") in attributes(probe)
+    assert "alpaca.trading" in imported(probe)

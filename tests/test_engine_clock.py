@@ -1,0 +1,185 @@
+"""The live loop's time: one clock counted at wall speed between readings, and wakes only when something is due."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+
+import pytest
+
+from bot.broker.base import SessionTimes
+from bot.engine.clock import RESYNC_SECONDS, BrokerClock
+from bot.engine.schedule import FOLLOW_CLOSELY, FOLLOW_SLOWLY, next_wake, order_wake
+from bot.market.calendar import NEW_YORK, nyse_sessions, session_for
+from bot.season_calendar import CalendarCache, TradingCalendar
+from strategies.params import Trigger
+
+T0 = datetime(2024, 6, 27, 10, 0, tzinfo=NEW_YORK)
+MINUTE = timedelta(minutes=1)
+
+
+def et(day: int, hour: int, minute: int = 0, month: int = 6) -> datetime:
+    return datetime(2024, month, day, hour, minute, tzinfo=NEW_YORK)
+
+
+def sessions(start: date, end: date) -> list[SessionTimes]:
+    return [SessionTimes(s.day, s.opens_at, s.closes_at) for s in map(session_for, nyse_sessions(start, end))]
+
+
+CALENDAR = TradingCalendar(sessions(date(2024, 6, 1), date(2024, 7, 31)))
+
+
+class Readings:
+    """A broker clock and the machine's monotonic clock, both moved by the test."""
+
+    def __init__(self) -> None:
+        self.broker, self.wall, self.asked = T0, 0.0, 0
+
+    def read(self) -> datetime:
+        self.asked += 1
+        return self.broker
+
+    def clock(self) -> BrokerClock:
+        return BrokerClock(self.read, monotonic=lambda: self.wall)
+
+
+@pytest.mark.parametrize(
+    ("wall_seconds", "broker_seconds", "wall_speed"),
+    [
+        (60, 60, True),  # Alpaca
+        (60, 61.5, True),  # request latency, coarse timestamps
+        (60, 70, False),  # a replay running a little fast
+        (60, 3600, False),  # the accelerated local exchange
+        (60, 0, False),  # a manual clock that has not moved
+        (0.5, 0.5, False),  # too close together to tell
+    ],
+    ids=["alpaca", "latency", "fast", "accelerated", "manual", "too-soon"],
+)
+def test_two_readings_tell_whether_the_clock_keeps_wall_speed(
+    wall_seconds: float, broker_seconds: float, wall_speed: bool
+) -> None:
+    readings = Readings()
+    clock = readings.clock()
+    clock.read()
+    readings.wall += wall_seconds
+    readings.broker += timedelta(seconds=broker_seconds)
+    clock.read()
+    assert clock.at_wall_speed is wall_speed
+    assert (clock.now() is not None) is wall_speed
+
+
+def test_a_wall_speed_clock_is_counted_on_and_read_again_only_hourly() -> None:
+    readings = Readings()
+    clock = readings.clock()
+    clock.read()
+    readings.wall, readings.broker = 60.0, T0 + timedelta(seconds=60)
+    clock.read()
+    readings.wall += 1800  # half an hour on the machine, nobody asks the broker
+    assert clock.now() == T0 + timedelta(seconds=1860) and readings.asked == 2
+    wake = T0 + timedelta(hours=6)
+    assert clock.wall_seconds_until(wake) == RESYNC_SECONDS - 1800  # sleep no longer than the next re-reading
+    assert not clock.resync_due()
+    readings.wall += 1800
+    assert clock.resync_due()
+    readings.broker = T0 + timedelta(seconds=60 + 3600)
+    clock.read()
+    assert clock.at_wall_speed and not clock.resync_due()
+    assert clock.wall_seconds_until(T0 + timedelta(seconds=60 + 3600 + 90)) == 90
+
+
+def test_a_jump_ends_the_counting_and_a_reading_taken_for_a_pass_is_used_once() -> None:
+    readings = Readings()
+    clock = readings.clock()
+    clock.read()
+    readings.wall, readings.broker = 60.0, T0 + timedelta(seconds=60)
+    clock.read()
+    readings.wall, readings.broker = 60.2, T0 + timedelta(days=3)  # the host slept, or a test moved the clock
+    clock.read(for_pass=True)
+    assert not clock.at_wall_speed and clock.wall_seconds_until(T0 + timedelta(days=4)) is None
+    assert clock.for_pass() == T0 + timedelta(days=3) and readings.asked == 3  # the loop's reading, not a new one
+    clock.for_pass()
+    assert readings.asked == 4
+
+
+@pytest.mark.parametrize(
+    ("now", "trigger", "working", "fills_pending", "blocked", "wake"),
+    [
+        (et(27, 10), Trigger.CLOSE, [], False, False, et(27, 16, 1)),  # holding or waiting: the close
+        (et(27, 16, 1), Trigger.CLOSE, [], False, False, et(27, 16, 17)),  # the daily bar settles
+        (et(27, 16, 17), Trigger.CLOSE, [], False, False, et(27, 19)),  # auctions reopen: an opg entry may go out
+        (et(27, 19), Trigger.CLOSE, [], False, False, et(28, 9, 31)),  # the open
+        (et(28, 16, 17), Trigger.CLOSE, [], False, False, et(28, 19)),  # a Friday evening
+        (et(28, 19), Trigger.CLOSE, [], False, False, et(1, 9, 31, month=7)),  # over the weekend
+        (et(27, 10), Trigger.INTRADAY, [], False, False, et(27, 10, 1)),  # intraday: each minute of the session
+        (et(27, 19, 5), Trigger.INTRADAY, [], False, False, et(28, 9, 31)),  # not overnight
+        (et(27, 19, 1), Trigger.CLOSE, [("opg", date(2024, 6, 28))], False, False, et(28, 9, 31)),  # overnight opg
+        (et(27, 15, 45), Trigger.CLOSE, [("cls", date(2024, 6, 27))], False, False, et(27, 16, 1)),
+        (et(27, 10), Trigger.CLOSE, [("day", date(2024, 6, 27))], False, False, et(27, 10, 1)),
+        (et(27, 16, 20), Trigger.CLOSE, [], True, False, et(27, 16, 25)),  # a fill waits for the benchmark
+        (et(27, 17), Trigger.CLOSE, [], False, True, et(27, 17, 15)),  # blocked: look again for the clearing
+        (et(3, 12, 30, month=7), Trigger.CLOSE, [], False, False, et(3, 13, 1, month=7)),  # an early close
+    ],
+    ids=[
+        "close",
+        "settled",
+        "evening",
+        "open",
+        "friday",
+        "weekend",
+        "intraday",
+        "intraday-night",
+        "opg",
+        "cls",
+        "day",
+        "fill-pricing",
+        "blocked",
+        "early-close",
+    ],
+)
+def test_the_next_wake(
+    now: datetime,
+    trigger: Trigger,
+    working: list[tuple[str, date]],
+    fills_pending: bool,
+    blocked: bool,
+    wake: datetime,
+) -> None:
+    assert next_wake(now, CALENDAR, trigger, working, fills_pending, blocked) == wake
+
+
+@pytest.mark.parametrize(
+    ("now", "tif", "day", "wake"),
+    [
+        (et(27, 19, 1), "opg", date(2024, 6, 28), et(28, 9, 31)),
+        (et(28, 9, 31), "opg", date(2024, 6, 28), et(28, 9, 32)),  # overdue: followed closely
+        (et(28, 9, 31) + FOLLOW_CLOSELY, "opg", date(2024, 6, 28), et(28, 9, 31) + FOLLOW_CLOSELY + FOLLOW_SLOWLY),
+        (et(27, 19, 1), "day", date(2024, 6, 28), et(28, 9, 31)),  # a day order sent after the close
+        (et(28, 16, 5), "day", date(2024, 6, 28), et(28, 16, 6)),
+        (et(28, 12), "cls", None, et(28, 12, 1)),  # a session the calendar does not know
+    ],
+    ids=["opg-overnight", "opg-overdue", "opg-slow", "day-next-session", "day-after-close", "unknown-session"],
+)
+def test_a_working_order_is_looked_at_when_it_can_have_changed(
+    now: datetime, tif: str, day: date | None, wake: datetime
+) -> None:
+    assert order_wake(now, CALENDAR, tif, day) == wake
+
+
+def test_the_calendar_is_loaded_once_and_only_its_next_month_reread_each_day() -> None:
+    asked: list[tuple[date, date]] = []
+    closed = {date(2024, 7, 5)}  # an unscheduled closure announced after the first load
+
+    def fetch(start: date, end: date) -> list[SessionTimes]:
+        asked.append((start, end))
+        every = sessions(start, end)
+        return every if len(asked) == 1 else [s for s in every if s.day not in closed]
+
+    cache = CalendarCache(fetch)
+    first = cache.at(et(27, 10))
+    assert first.session(date(2024, 7, 5)) is not None
+    assert cache.at(et(27, 18)) is first and len(asked) == 1  # the same day: nothing asked
+    later = cache.at(et(28, 10))
+    assert asked[1] == (date(2024, 6, 28), date(2024, 7, 28))
+    assert later.session(date(2024, 7, 5)) is None and later.session(date(2024, 7, 3)) is not None
+    assert later.session(date(2024, 6, 3)) is not None  # the past is kept
+    cache.at(datetime(2025, 12, 5, 10, tzinfo=NEW_YORK))  # within two months of the span's end: all again
+    assert asked[2] == (date(2024, 10, 31), date(2027, 1, 31))
