@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import sqlite3
 import sys
 from collections.abc import Callable, Sequence
 
@@ -14,6 +13,8 @@ from bot.errors import BotError
 Command = Callable[..., int]  # (args, settings), or (args) for the light commands
 # Run without the settings model, so without pydantic: the container runs `bot health` every 30 seconds.
 LIGHT_COMMANDS = frozenset({"health"})
+# The log is these commands' output; every other command prints a document (JSON, a table) and logs to stderr.
+LOGS_ON_STDOUT = frozenset({"run", "demo"})
 
 
 def _no_arguments(parser: argparse.ArgumentParser) -> None:
@@ -70,12 +71,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command in LIGHT_COMMANDS:
             return handlers[args.command](args)
         from bot.config import load_settings  # pydantic: a tenth of a second, paid only by commands that need it
+        from bot.logs import configure_for
 
-        return handlers[args.command](args, load_settings())
+        settings = load_settings()
+        configure_for(settings, to_stderr=args.command not in LOGS_ON_STDOUT)
+        return handlers[args.command](args, settings)
     except BotError as exc:
         print(f"error: {scrub_secrets(str(exc))}", file=sys.stderr)
         return exc.exit_code
-    except (OSError, sqlite3.Error) as exc:  # a local file the user must fix: unwritable, full, misplaced
+    except (OSError, _sqlite_error()) as exc:  # a local file the user must fix: unwritable, full, misplaced
         if type(exc).__module__.startswith(("requests", "urllib3")):
             print(f"error: broker unreachable: {scrub_secrets(str(exc))}", file=sys.stderr)
             return 3
@@ -84,6 +88,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt:
         return 130
+
+
+def _sqlite_error() -> type[Exception]:
+    """Imported only when an exception is being matched: `bot health` never opens the ledger."""
+    import sqlite3
+
+    return sqlite3.Error
 
 
 if __name__ == "__main__":

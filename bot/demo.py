@@ -25,9 +25,9 @@ from bot.live import (
     demo_ledger_path,
     ledger_path,
     refuse_what_live_cannot_trade,
-    start_logging,
     trade,
 )
+from bot.logs import get_logger
 from bot.market.csv_data import load_symbols, require_benchmark_coverage
 from bot.market.dividends import load_dividends
 from bot.market.scenarios import SCENARIO_NAMES, build_scenario, scenario_dividends
@@ -122,7 +122,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     stop.install()
     try:
         live = demo_settings(settings, url, args.speed)
-        log = start_logging(live)
+        log = get_logger()
         log.info(
             "demo_exchange_ready",
             url=url,

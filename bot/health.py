@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from bot.config_sources import heartbeat_settings
+from bot.engine.clock import wall_now
 
 if TYPE_CHECKING:
     import argparse
@@ -21,8 +21,7 @@ if TYPE_CHECKING:
 HEARTBEAT_FILE = "heartbeat.json"
 
 
-@dataclass(frozen=True, slots=True)
-class Health:
+class Health(NamedTuple):  # not a dataclass: dataclasses imports inspect, a fifth of `bot health`'s start-up
     ok: bool
     cause: str  # why not, or how fresh the last successful pass is
 
@@ -69,7 +68,7 @@ def _age(stamp: Any, now: datetime) -> float | None:
 
 def evaluate(beat: dict[str, Any] | None, *, max_age: float, now: datetime | None = None) -> Health:
     """Healthy while the last successful pass is fresh and nothing keeps the bot from trading."""
-    now = now or datetime.now(UTC)
+    now = now or wall_now()
     if beat is None:
         return Health(False, "no heartbeat: `bot run` has not started here")
     problems = problems_of(beat)

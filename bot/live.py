@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import json
 from collections.abc import Callable
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -13,11 +12,12 @@ from bot import __version__
 from bot.broker.alpaca import AlpacaBroker
 from bot.chart import write_hold_chart
 from bot.config import Settings
+from bot.engine.clock import wall_now
 from bot.errors import BrokerError, ConfigError, ShutdownRequested
 from bot.health import write_heartbeat
 from bot.instance_lock import InstanceLock
 from bot.ledger import LEDGER_FILE, Ledger
-from bot.logs import configure_logging, get_logger
+from bot.logs import get_logger
 from bot.report import ledger_scorecard
 from bot.runner import StopSignal, run_loop
 from bot.score_output import render_table, scorecard_json
@@ -54,20 +54,6 @@ def claim_ledger(ledger: Ledger, account_id: str, settings: Settings, *, demo: b
     ledger.remember("account_url", settings.alpaca.base_url)
 
 
-def start_logging(settings: Settings) -> Any:
-    configure_logging(
-        log_format=settings.runtime.log_format,
-        level=settings.runtime.log_level.value,
-        secrets=(
-            settings.alpaca.key_id.get_secret_value(),
-            settings.alpaca.secret_key.get_secret_value(),
-            *settings.runtime.notification_urls(),
-            settings.runtime.ping_url.get_secret_value(),
-        ),
-    )
-    return get_logger()
-
-
 def add_run_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--once", action="store_true", help="evaluate once and exit (for cron-style scheduling)")
 
@@ -99,7 +85,7 @@ def _trade_locked(
     settings: Settings, log: Any, stop: StopSignal, *, once: bool, finished: Callable[[], bool], demo: bool
 ) -> int:
     # Recording must work before anything is sent: a local-file fault stops here, not after an order.
-    write_heartbeat(settings.runtime.data_dir, {"at": datetime.now(UTC).isoformat(), "state": "starting"})
+    write_heartbeat(settings.runtime.data_dir, {"at": wall_now().isoformat(), "state": "starting"})
     watch = Watch(settings, ledger_path(settings), log)
     try:
         broker = AlpacaBroker(settings, sleep=stop.sleep_or_raise, observe=watch.observe_request)
@@ -151,7 +137,6 @@ def refuse_what_live_cannot_trade(settings: Settings) -> None:
 
 def run_command(args: argparse.Namespace, settings: Settings) -> int:
     refuse_what_live_cannot_trade(settings)
-    start_logging(settings)
     stop = StopSignal()
     stop.install()
     return trade(settings, once=args.once, stop=stop)

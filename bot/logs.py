@@ -14,11 +14,11 @@ import logging
 import sys
 import uuid
 from collections.abc import Callable, Iterable, Mapping, MutableMapping
-from typing import Any, TextIO
+from typing import Any, Protocol, TextIO, cast
 
 import structlog
 
-from bot.config import LogFormat
+from bot.config import LogFormat, Settings
 
 REDACTED = "[redacted]"
 # Shorter "secrets" (test placeholders like "S") would scrub ordinary words; real keys are far longer.
@@ -79,13 +79,21 @@ def new_run_id() -> str:
     return uuid.uuid4().hex[:12]
 
 
+class LogStream(Protocol):
+    def write(self, text: str, /) -> int: ...
+
+    def flush(self) -> None: ...
+
+    def isatty(self) -> bool: ...
+
+
 def configure_logging(
     *,
     log_format: LogFormat = LogFormat.AUTO,
     level: str = "INFO",
     secrets: Iterable[str] = (),
     run_id: str | None = None,
-    stream: TextIO | None = None,
+    stream: LogStream | None = None,
 ) -> str:
     """Set up structlog for this process and return the run id bound to every event."""
     out = stream or sys.stdout
@@ -111,10 +119,46 @@ def configure_logging(
             renderer,
         ],
         wrapper_class=structlog.make_filtering_bound_logger(logging.DEBUG),  # the level is applied after the tap
-        logger_factory=structlog.PrintLoggerFactory(out),
+        logger_factory=structlog.PrintLoggerFactory(cast(TextIO, out)),
         cache_logger_on_first_use=False,
     )
     return run_id
+
+
+class StandardStream:
+    """``sys.stdout`` or ``sys.stderr`` as it is when a line is written, not when logging was set up (a caller
+    that swaps them, as pytest's capture does, never leaves the log writing to a closed file)."""
+
+    def __init__(self, name: str) -> None:
+        self._name = name
+
+    def _stream(self) -> TextIO:
+        stream: TextIO = getattr(sys, self._name)
+        return stream
+
+    def write(self, text: str) -> int:
+        return self._stream().write(text)
+
+    def flush(self) -> None:
+        self._stream().flush()
+
+    def isatty(self) -> bool:
+        return self._stream().isatty()
+
+
+def configure_for(settings: Settings, *, to_stderr: bool = False) -> str:
+    """The one set-up of a command's logging: its format, level and the secrets to scrub, from the settings."""
+    return configure_logging(
+        log_format=settings.runtime.log_format,
+        level=settings.runtime.log_level.value,
+        secrets=(
+            settings.alpaca.key_id.get_secret_value(),
+            settings.alpaca.secret_key.get_secret_value(),
+            *settings.runtime.notification_urls(),
+            settings.runtime.ping_url.get_secret_value(),
+        ),
+        stream=StandardStream("stderr" if to_stderr else "stdout"),
+    )
 
 
 def get_logger(**context: Any) -> Any:

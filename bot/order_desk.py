@@ -7,12 +7,13 @@ scored on official prices; until then the order record already counts toward the
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 from bot.broker.base import Account, Broker, Order, OrderRequest
 from bot.broker.validate import same_order
+from bot.engine.plan import order_session
 from bot.engine.policy import FINAL, Attempt
 from bot.errors import BrokerUnavailable, OrderRejected, RejectionKind
 from bot.ledger import FillRecord, Ledger, OrderRecord
@@ -28,18 +29,6 @@ from strategies.params import BreakoutParams
 
 MINUTE = timedelta(minutes=1)
 BENCHMARK_WINDOW = 5 * MINUTE
-
-
-def order_session(time_in_force: str, at: datetime, calendar: TradingCalendar) -> date | None:
-    """The session an order sent at ``at`` executes in, by Alpaca's rules."""
-    today = calendar.session(at.astimezone(NEW_YORK).date())
-    if time_in_force == "cls" and today is not None:
-        if at < venue.cls_cutoff(today):
-            return today.day
-        following = calendar.next_after(today.day)
-        return following.day if following else None
-    upcoming = calendar.current_or_next(at)
-    return upcoming.day if upcoming else None
 
 
 class OrderDesk:

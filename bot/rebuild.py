@@ -9,16 +9,18 @@ from __future__ import annotations
 
 import argparse
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
 
 from bot.broker.alpaca import AlpacaBroker
 from bot.config import Settings
+from bot.engine.clock import wall_now
 from bot.errors import ConfigError
 from bot.instance_lock import InstanceLock
 from bot.ledger import Ledger
-from bot.live import claim_ledger, ledger_path, start_logging
+from bot.live import claim_ledger, ledger_path
+from bot.logs import get_logger
 from bot.order_desk import OrderDesk
 from bot.orders import STRATEGY_TAG, Intent
 from bot.season_calendar import TradingCalendar
@@ -35,7 +37,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def _set_aside(path: Path) -> Path | None:
     if not path.exists():
         return None
-    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    stamp = wall_now().strftime("%Y%m%dT%H%M%SZ")
     kept = path.with_name(f"{path.name}.replaced-{stamp}")
     for suffix in ("", "-wal", "-shm"):
         part = Path(f"{path}{suffix}")
@@ -47,7 +49,7 @@ def _set_aside(path: Path) -> Path | None:
 def run(args: argparse.Namespace, settings: Settings) -> int:
     if not args.rebuild:
         raise ConfigError("bot reconcile needs --rebuild: it writes a new ledger from the broker's order history")
-    log = start_logging(settings)
+    log = get_logger()
     params = settings.strategy.params()
     with InstanceLock(settings.runtime.data_dir):
         broker = AlpacaBroker(settings)

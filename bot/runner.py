@@ -11,15 +11,14 @@ from __future__ import annotations
 
 import signal
 import threading
-import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from types import FrameType
 from typing import Any, Protocol
 
-from bot.engine.clock import BrokerClock
+from bot.engine.clock import BrokerClock, monotonic, wall_now
 from bot.errors import BrokerError, CredentialsRefused, ShutdownRequested
 from bot.health import write_heartbeat
 from bot.trader import Trader
@@ -116,9 +115,9 @@ def run_loop(
     wake_at: datetime | None = None
 
     def beat(state: str, started: float | None, **fields: Any) -> None:
-        heartbeat = {"at": datetime.now(UTC).isoformat(), "state": state, **kept, **fields}
+        heartbeat = {"at": wall_now().isoformat(), "state": state, **kept, **fields}
         write_heartbeat(data_dir, heartbeat)
-        seconds = None if started is None else time.monotonic() - started
+        seconds = None if started is None else monotonic() - started
         for observer in observers:
             try:
                 observer.after_pass(heartbeat, trader, seconds)
@@ -126,13 +125,13 @@ def run_loop(
                 log.warning("observer_failed", observer=type(observer).__name__, cause=str(exc))
 
     while not stop.is_set:
-        started = time.monotonic()
+        started = monotonic()
         try:
             with stop.interruptible():
                 left = _until_due(clock, wake_at)
                 if left is not None and left > 0 and clock is not None:
                     # Nothing is due and nothing failed: the loop is well, so say so without a pass.
-                    kept |= {"last_ok_at": datetime.now(UTC).isoformat(), "broker_time": _iso(clock.latest())}
+                    kept |= {"last_ok_at": wall_now().isoformat(), "broker_time": _iso(clock.latest())}
                     beat("ok", None, problems=dict(trader.problems))
                     if finished():
                         break
@@ -158,7 +157,7 @@ def run_loop(
             stop.wait(min(ERROR_BACKOFF_SECONDS, poll_seconds))
             continue
         failed = 0
-        passed_at = datetime.now(UTC).isoformat()
+        passed_at = wall_now().isoformat()
         kept = {
             "last_ok_at": passed_at,
             "last_pass_at": passed_at,

@@ -12,14 +12,14 @@ from decimal import Decimal
 from typing import Any
 
 from bot.broker.base import Account, Broker, OrderRequest, Side, TimeInForce
-from bot.engine import policy
+from bot.engine import plan, policy
 from bot.engine.clock import BrokerClock
+from bot.engine.plan import ExitOrder, Hold, order_session
 from bot.engine.policy import Next
 from bot.engine.schedule import next_wake
 from bot.ledger import Ledger
-from bot.market import venue
 from bot.money import price
-from bot.order_desk import OrderDesk, order_session
+from bot.order_desk import OrderDesk
 from bot.orders import Intent, client_order_id
 from bot.outside import watch_position
 from bot.pnl import log_trade_closed, take_snapshot
@@ -121,22 +121,23 @@ class Trader:
 
     def _verdict(self, season: int, intent: Intent, session: date | None, calendar: TradingCalendar) -> policy.Verdict:
         verdict = policy.next_attempt(self.desk.attempts(season, intent, calendar), session)
-        key = f"exhausted:{season}:{intent.value}"
         if verdict.next is Next.EXHAUSTED:
-            self.problems[key] = f"{intent.value} orders of season {season}: {policy.MAX_ORDER_ATTEMPTS} attempts used"
-            self._warn_once(key, "order_attempts_exhausted", season=season, intent=intent.value,
-                            attempts=policy.MAX_ORDER_ATTEMPTS, action="stopped_trying")  # fmt: skip
+            self._exhausted(season, intent)
         return verdict
+
+    def _exhausted(self, season: int, intent: Intent) -> None:
+        key = f"exhausted:{season}:{intent.value}"
+        self.problems[key] = f"{intent.value} orders of season {season}: {policy.MAX_ORDER_ATTEMPTS} attempts used"
+        self._warn_once(key, "order_attempts_exhausted", season=season, intent=intent.value,
+                        attempts=policy.MAX_ORDER_ATTEMPTS, action="stopped_trying")  # fmt: skip
 
     # Entry
 
     def _entry_if_due(self, now: datetime, calendar: TradingCalendar, account: Account) -> None:
-        closed = calendar.last_closed(now)
-        if closed is None or self.ledger.fact(f"decided:{closed.day}") is not None:
+        due = plan.entry_due(now, calendar)
+        if due is None or self.ledger.fact(f"decided:{due[0].day}") is not None:
             return
-        upcoming = calendar.next_after(closed.day)
-        if upcoming is None or (now < venue.evening_of(closed) and now < upcoming.opens_at):
-            return
+        closed, upcoming = due
         bars = [b for b in self.broker.daily_bars(self.params.symbol, self._history_from(closed.day), closed.day)
                 if b.session <= closed.day]  # fmt: skip
         if not bars or bars[-1].session != closed.day:
@@ -153,17 +154,16 @@ class Trader:
         level = level_at(bars, len(bars) - 1, self.params)
         self._log_signal(closed.day, decision.action.value, decision.reason.value, level, close=bars[-1].close)
         if decision.action is Action.BUY:
-            late = now >= venue.opg_cutoff(upcoming)
-            tif = TimeInForce.DAY if late else TimeInForce.OPG
+            tif = plan.entry_time_in_force(now, upcoming)
             self._enter(now, calendar, account, upcoming.day, price(bars[-1].close), tif, decision.reason.value)
-            if late:
+            if tif is TimeInForce.DAY:
                 self.log.info("entry_type_switched", reason="opg_window_missed", time_in_force="day")
         self.ledger.remember(f"decided:{closed.day}", decision.reason.value)
 
     def _entry_retry_if_due(self, now: datetime, calendar: TradingCalendar, account: Account) -> None:
         """An entry for today's session that ended unfilled or was refused: retry it as the policy says."""
-        today = calendar.current_or_next(now)
-        if today is None or now < today.opens_at - timedelta(hours=12):
+        today = plan.retry_session(now, calendar)
+        if today is None:
             return
         season = season_for(today.day, calendar.days, self.params)
         if self.desk.season_entered(season):
@@ -172,11 +172,7 @@ class Trader:
         if reason is None:
             return
         last = self.broker.latest_price(self.params.symbol)
-        tif = (
-            TimeInForce.OPG
-            if reason == "resized_after_rejection" and now < venue.opg_cutoff(today)
-            else TimeInForce.DAY
-        )
+        tif = plan.retry_time_in_force(reason, now, today)
         self._enter(now, calendar, account, today.day, price(last), tif, reason)
 
     def _intraday_entry_if_due(self, now: datetime, calendar: TradingCalendar, account: Account) -> None:
@@ -227,49 +223,28 @@ class Trader:
     # Exit
 
     def _exit_if_due(self, now: datetime, calendar: TradingCalendar, trade: OpenTrade, broker_long: Decimal) -> None:
-        # A planned exit that is not a session (an exit date between the signal and the fill) sells at the next one.
-        exit_day = calendar.session(trade.planned_exit) or calendar.next_after(trade.planned_exit)
-        if exit_day is None:
+        attempts = self.desk.attempts(trade.season, Intent.EXIT, calendar)
+        ledger_open = min(trade.qty, self.desk.bot_quantity())
+        order = plan.plan_exit(now, calendar, trade.planned_exit, attempts, ledger_open, broker_long)
+        mismatch = {"symbol": self.params.symbol, "broker_qty": str(broker_long), "ledger_qty": str(ledger_open)}
+        if order is Hold.NO_EXIT_SESSION:
             self._warn_once(
                 f"exit:{trade.planned_exit}", "exit_session_unknown", planned_exit=trade.planned_exit.isoformat()
             )
-            return
-        day_before = calendar.previous_before(exit_day.day)
-        if now < (venue.evening_of(day_before) if day_before else exit_day.opens_at):
-            return
-        attempts = self.desk.attempts(trade.season, Intent.EXIT, calendar)
-        cls_refused = policy.after_cutoff_rejection(attempts, exit_day.day)
-        plan = policy.exit_plan(now, exit_day, cls_refused, len(attempts) + 1)
-        session = order_session(plan.time_in_force.value, now, calendar)
-        verdict = self._verdict(trade.season, Intent.EXIT, session, calendar)
-        if verdict.next is not Next.SEND:
-            return
-        ledger_open = min(trade.qty, self.desk.bot_quantity())
-        qty = policy.sell_quantity(ledger_open, broker_long)
-        if qty <= 0:
+        elif order is Hold.EXHAUSTED:
+            self._exhausted(trade.season, Intent.EXIT)
+        elif order is Hold.NOTHING_HELD:
             symbol = self.params.symbol
             self.problems["position_mismatch"] = f"broker holds {broker_long} {symbol}, the bot {ledger_open}"
-            self._warn_once(
-                f"mismatch:{trade.season}:{broker_long}",
-                "position_mismatch",
-                symbol=self.params.symbol,
-                broker_qty=str(broker_long),
-                ledger_qty=str(ledger_open),
-                action="no_sell",
-            )
+            self._warn_once(f"mismatch:{trade.season}:{broker_long}", "position_mismatch", **mismatch, action="no_sell")
+        if not isinstance(order, ExitOrder):
             return
-        if qty < ledger_open:
-            self.log.warning(
-                "position_mismatch",
-                symbol=self.params.symbol,
-                broker_qty=str(broker_long),
-                ledger_qty=str(ledger_open),
-                action=f"sell_{qty}",
-            )
-        coid = client_order_id(self.params.symbol, trade.season, Intent.EXIT, verdict.attempt)
-        request = OrderRequest(self.params.symbol, Side.SELL, qty, plan.time_in_force, coid)
+        if order.short_of_ledger:
+            self.log.warning("position_mismatch", **mismatch, action=f"sell_{order.qty}")
+        coid = client_order_id(self.params.symbol, trade.season, Intent.EXIT, order.attempt)
+        request = OrderRequest(self.params.symbol, Side.SELL, order.qty, order.time_in_force, coid)
         self.problems.pop("position_mismatch", None)
-        self.desk.submit(request, Intent.EXIT, trade.season, plan.reason, now)
+        self.desk.submit(request, Intent.EXIT, trade.season, order.reason, now)
 
     def _history_from(self, day: date) -> date:
         return day - timedelta(days=2 * sessions_read(self.params) + HISTORY_MARGIN_DAYS)

@@ -5,10 +5,10 @@ one bad answer can never trigger an entry or an exit, while a real jump (a repla
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
+from bot.engine.clock import monotonic
 from bot.errors import BrokerDataInvalid
 
 JUMP_BOUND = timedelta(days=7)  # beyond last reading + elapsed wall time
@@ -17,7 +17,7 @@ CONFIRMATION = timedelta(hours=1)  # a second reading this close to the first co
 
 
 class ClockGuard:
-    def __init__(self, monotonic: Callable[[], float] = time.monotonic) -> None:
+    def __init__(self, monotonic: Callable[[], float] = monotonic) -> None:
         self._monotonic = monotonic
         self._accepted: tuple[datetime, float] | None = None
         self._pending: datetime | None = None

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 WALL_SPEED_MIN_SPAN = 1.0  # wall seconds two readings must be apart to tell the clock's rate
 WALL_SPEED_TOLERANCE = timedelta(seconds=2)  # plus 1 % of the span: Alpaca's timestamps, request latency
@@ -68,3 +68,18 @@ class BrokerClock:
             return None
         resync_in = RESYNC_SECONDS - (self._monotonic() - self._last[1])
         return max(min((moment - now).total_seconds(), resync_in), 0.0)
+
+
+def wall_now() -> datetime:
+    """The machine's time, in UTC: for stamps (the heartbeat, records, file names), never for what is due."""
+    return datetime.now(UTC)
+
+
+def monotonic() -> float:
+    """Seconds on the machine's monotonic clock: for measuring durations and spacing."""
+    return time.monotonic()
+
+
+def unix_seconds() -> float:
+    """The machine's time as Unix seconds (the local exchange's rate-limit windows and their reset header)."""
+    return time.time()

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import math
 import threading
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
+
+from bot.engine.clock import unix_seconds
 
 DEFAULT_PER_MINUTE = 200
 
@@ -22,7 +23,7 @@ class Allowance:
 
 
 class RateLimiter:
-    def __init__(self, limit: int, *, window_seconds: float = 60.0, wall: Callable[[], float] = time.time) -> None:
+    def __init__(self, limit: int, *, window_seconds: float = 60.0, wall: Callable[[], float] = unix_seconds) -> None:
         self.limit, self.window, self.wall = limit, window_seconds, wall
         self._windows: dict[str, tuple[float, int]] = {}
         self._lock = threading.Lock()

@@ -6,7 +6,7 @@ import asyncio
 import threading
 from collections import Counter
 from collections.abc import Awaitable, Callable
-from datetime import date, datetime
+from datetime import date
 from decimal import Decimal
 from ipaddress import ip_address
 from pathlib import Path
@@ -15,6 +15,7 @@ from typing import Any
 import pandas as pd
 from aiohttp import web
 
+from bot.engine.clock import wall_now
 from bot.errors import ConfigError
 from bot.local_exchange.accounts import AccountModel, ExchangeError
 from bot.local_exchange.admin_routes import AdminRoutes
@@ -145,7 +146,7 @@ class ExchangeApp:
 def _injected(rule: FaultRule) -> web.Response:
     headers = {}
     if rule.kind == "429":
-        reset = int(datetime.now().timestamp() + rule.retry_after)  # noqa: DTZ005 - a unix time
+        reset = int(wall_now().timestamp() + rule.retry_after)
         headers = {
             "Retry-After": f"{rule.retry_after:g}",
             "X-Ratelimit-Reset": str(reset),

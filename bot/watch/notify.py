@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 from collections.abc import Mapping
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from bot.engine.clock import monotonic
 from bot.errors import ConfigError
 from bot.health import evaluate
 from bot.logs import listen
@@ -105,8 +105,8 @@ class Notifier:
         self._wake.set()
 
     def after_pass(self, beat: dict[str, Any], trader: Any, seconds: float | None) -> None:
-        if self._ping_url and beat.get("state") == "ok" and time.monotonic() - self._last_ping >= PING_EVERY_SECONDS:
-            self._last_ping = time.monotonic()
+        if self._ping_url and beat.get("state") == "ok" and monotonic() - self._last_ping >= PING_EVERY_SECONDS:
+            self._last_ping = monotonic()
             self._ping_due.set()
             self._wake.set()
 

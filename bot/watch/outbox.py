@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import sqlite3
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
+
+from bot.engine.clock import wall_now
 
 MAX_ATTEMPTS = 5
 RETRY_AFTER = (timedelta(seconds=5), timedelta(seconds=30), timedelta(minutes=2), timedelta(minutes=10))
@@ -53,7 +55,7 @@ class Outbox:
 
     def queue(self, note: Notification, *, healthy: bool | None = None, now: datetime | None = None) -> bool:
         """Queue once per key; False when that event was queued before."""
-        stamp = (now or datetime.now(UTC)).isoformat()
+        stamp = (now or wall_now()).isoformat()
         cursor = self._db.execute(
             "INSERT OR IGNORE INTO notifications (key, event, title, body, healthy, queued_at, next_attempt_at) "
             "VALUES (?,?,?,?,?,?,?)",
@@ -62,7 +64,7 @@ class Outbox:
         return cursor.rowcount == 1
 
     def due(self, now: datetime | None = None) -> list[Notification]:
-        stamp = (now or datetime.now(UTC)).isoformat()
+        stamp = (now or wall_now()).isoformat()
         rows = self._db.execute(
             "SELECT key, event, title, body, attempts FROM notifications "
             "WHERE sent_at IS NULL AND attempts < ? AND next_attempt_at <= ? ORDER BY queued_at, rowid",
@@ -71,7 +73,7 @@ class Outbox:
         return [Notification(r[0], r[1], r[2], r[3], r[4]) for r in rows]
 
     def mark_sent(self, key: str, now: datetime | None = None) -> None:
-        stamp = (now or datetime.now(UTC)).isoformat()
+        stamp = (now or wall_now()).isoformat()
         self._db.execute(
             "UPDATE notifications SET sent_at = ?, attempts = attempts + 1 WHERE key = ? AND sent_at IS NULL",
             (stamp, key),
@@ -79,7 +81,7 @@ class Outbox:
 
     def mark_failed(self, key: str, error: str, now: datetime | None = None) -> int:
         """Count a failed attempt and schedule the next; returns the attempts made so far."""
-        now = now or datetime.now(UTC)
+        now = now or wall_now()
         row = self._db.execute("SELECT attempts FROM notifications WHERE key = ?", (key,)).fetchone()
         attempts = (row[0] if row else 0) + 1
         wait = RETRY_AFTER[min(attempts - 1, len(RETRY_AFTER) - 1)]

@@ -10,7 +10,6 @@ from __future__ import annotations
 import sqlite3
 import threading
 from collections.abc import Callable, Iterable
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from wsgiref.simple_server import WSGIRequestHandler, make_server
@@ -20,6 +19,7 @@ from prometheus_client.exposition import ThreadingWSGIServer
 
 from bot.chart import card_points, hold_chart_svg
 from bot.config import Settings
+from bot.engine.clock import wall_now
 from bot.errors import BotError, ConfigError
 from bot.ledger import Ledger
 from bot.report import ledger_scorecard
@@ -64,7 +64,7 @@ class WatchServer:
         try:
             if path == "/":
                 document = collect(self.settings, self.ledger_path)
-                document["generated_at"] = datetime.now(UTC).isoformat()
+                document["generated_at"] = wall_now().isoformat()
                 page = render_page(document).encode()
                 return self._answer(start_response, "200 OK", "text/html; charset=utf-8", page)
             if path == "/chart.svg":

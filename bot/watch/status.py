@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import argparse
 import json
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from bot.config import Settings
+from bot.engine.clock import wall_now
 from bot.errors import BotError, ConfigError
 from bot.health import evaluate, problems_of, read_heartbeat
 from bot.ledger import LEDGER_FILE, Ledger
@@ -183,6 +183,6 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         quick = settings.runtime.model_copy(update={"retry_max_seconds": 0.0})
         broker = AlpacaBroker(Settings(settings.strategy, settings.alpaca, quick))
     document = collect(settings, path, broker=broker)
-    document["generated_at"] = datetime.now(UTC).isoformat()
+    document["generated_at"] = wall_now().isoformat()
     print(json.dumps(document) if args.json else render(document))
     return 0
