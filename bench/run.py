@@ -39,6 +39,7 @@ REPLAYS = {
 SWEEPS = ["sweep-ours", "sweep-vectorbt"]
 IDLE_RSS_TARGET_MB = 80
 IDLE_WINDOW_SECONDS = 120.0  # two polls at the default BOT_POLL_SECONDS
+WARM_UP_SECONDS = 75.0
 
 
 def measure(engine: str) -> dict[str, Any]:
@@ -167,7 +168,7 @@ def live_footprint(work: Path) -> dict[str, Any]:
     bot = subprocess.Popen(
         [sys.executable, "-m", "bot", "run"], stdout=subprocess.DEVNULL, env=_bot_env(url, work / "idle"), cwd=work
     )
-    time.sleep(8)
+    time.sleep(WARM_UP_SECONDS)  # the start-up pass, and the poll after it that tells the clock keeps wall speed
     ticks = os.sysconf("SC_CLK_TCK")
 
     def cpu_seconds() -> float:

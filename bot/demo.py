@@ -114,7 +114,14 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     symbols = [settings.strategy.symbol, settings.strategy.benchmark]
     dividends = load_dividends(args.data, symbols) if args.data else scenario_dividends(args.scenario or "breakout")
     exchange = LocalExchange(
-        frames, speed=float(args.speed), start=start, end=end, cash=args.cash, seed=args.seed, dividends=dividends
+        frames,
+        speed=float(args.speed),
+        start=start,
+        end=end,
+        cash=args.cash,
+        seed=args.seed,
+        dividends=dividends,
+        lockstep=True,  # the replay waits for the bot at each decision point: no --speed skips one
     )
     _fresh_demo_ledger(demo_ledger_path(settings))
     url = exchange.start()
@@ -130,7 +137,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
             end=end.isoformat(),
             speed_seconds_per_session=float(args.speed),
         )
-        code = trade(live, stop=stop, finished=lambda: exchange.finished, demo=True)
+        code = trade(live, stop=stop, finished=lambda: exchange.finished, demo=True, lockstep=exchange.hold_at)
     finally:
         exchange.stop()
     ledger = Ledger(ledger_path(live))

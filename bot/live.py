@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -65,6 +66,7 @@ def trade(
     stop: StopSignal | None = None,
     finished: Callable[[], bool] = lambda: False,
     demo: bool = False,
+    lockstep: Callable[[datetime], None] | None = None,
 ) -> int:
     """Trade the rule on the configured account until stopped; the body of ``bot run`` and ``bot demo``."""
     log = get_logger()
@@ -74,7 +76,7 @@ def trade(
         log.warning("live_trading_enabled", message="ALLOW_LIVE_TRADING=true: orders go to the LIVE account")
     with InstanceLock(settings.runtime.data_dir):
         try:
-            return _trade_locked(settings, log, stop, once=once, finished=finished, demo=demo)
+            return _trade_locked(settings, log, stop, once=once, finished=finished, demo=demo, lockstep=lockstep)
         except ShutdownRequested:  # SIGTERM while starting up, even inside a request
             return 0
         finally:
@@ -82,7 +84,14 @@ def trade(
 
 
 def _trade_locked(
-    settings: Settings, log: Any, stop: StopSignal, *, once: bool, finished: Callable[[], bool], demo: bool
+    settings: Settings,
+    log: Any,
+    stop: StopSignal,
+    *,
+    once: bool,
+    finished: Callable[[], bool],
+    demo: bool,
+    lockstep: Callable[[datetime], None] | None,
 ) -> int:
     # Recording must work before anything is sent: a local-file fault stops here, not after an order.
     write_heartbeat(settings.runtime.data_dir, {"at": wall_now().isoformat(), "state": "starting"})
@@ -102,6 +111,7 @@ def _trade_locked(
             return run_loop(
                 trader,
                 clock=trader.clock,
+                lockstep=lockstep,
                 stop=stop,
                 data_dir=settings.runtime.data_dir,
                 poll_seconds=settings.runtime.poll_seconds,

@@ -104,11 +104,13 @@ def run_loop(
     finished: Callable[[], bool] = lambda: False,
     observers: Sequence[PassObserver] = (),
     clock: BrokerClock | None = None,
+    lockstep: Callable[[datetime], None] | None = None,
 ) -> int:
     """Run until stopped; return the process exit code.
 
     With ``clock`` (the one the trader reads), a pass runs only at the decision points the trader names and
-    the wakes in between only refresh the heartbeat; without it, every wake is a pass.
+    the wakes in between only refresh the heartbeat; without it, every wake is a pass. ``lockstep`` is told the
+    next moment a pass must see after each pass (the demo holds its replay there).
     """
     failed = 0
     kept: dict[str, Any] = {}  # what the last good pass said, shown while later passes fail
@@ -157,6 +159,8 @@ def run_loop(
             stop.wait(min(ERROR_BACKOFF_SECONDS, poll_seconds))
             continue
         failed = 0
+        if lockstep is not None and trader.decision_at is not None:
+            lockstep(trader.decision_at)
         passed_at = wall_now().isoformat()
         kept = {
             "last_ok_at": passed_at,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 from decimal import Decimal
+from functools import partial
 from typing import Any
 
 from bot.broker.base import Account, Broker, OrderRequest, Side, TimeInForce
@@ -57,6 +58,7 @@ class Trader:
         self._calendars = CalendarCache(broker.calendar)
         self._reconciled = False
         self._warned: set[str] = set()
+        self.decision_at: datetime | None = None  # the next moment a pass must see (the demo's lockstep holds it)
 
     def tick(self) -> datetime:  # do what is due now; return the broker time of the next decision point
         now = self.now = self.clock.for_pass()
@@ -80,8 +82,11 @@ class Trader:
         self._seen = (now, calendar, account, broker_long)
         working = [(o.time_in_force, order_session(o.time_in_force, o.submitted_at, calendar))
                    for o in self.desk.live_orders()]  # fmt: skip
-        blocked = "account_blocked" in self.problems
-        return next_wake(now, calendar, self.params.trigger, working, self.desk.fills_pending(), blocked)
+        wake = partial(next_wake, now, calendar, working=working, fills_pending=self.desk.fills_pending(),
+                       blocked="account_blocked" in self.problems)  # fmt: skip
+        # The intraday trigger's minute looks can be skipped (the first breakout minute is found later); these not.
+        self.decision_at = wake(Trigger.CLOSE)
+        return self.decision_at if self.params.trigger is Trigger.CLOSE else wake(self.params.trigger)
 
     @property
     def view(self) -> PassView | None:

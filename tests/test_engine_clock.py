@@ -9,6 +9,7 @@ import pytest
 from bot.broker.base import SessionTimes
 from bot.engine.clock import RESYNC_SECONDS, BrokerClock
 from bot.engine.schedule import FOLLOW_CLOSELY, FOLLOW_SLOWLY, next_wake, order_wake
+from bot.local_exchange.clock import AcceleratedClock
 from bot.market.calendar import NEW_YORK, nyse_sessions, session_for
 from bot.season_calendar import CalendarCache, TradingCalendar
 from strategies.params import Trigger
@@ -51,8 +52,10 @@ class Readings:
         (60, 3600, False),  # the accelerated local exchange
         (60, 0, False),  # a manual clock that has not moved
         (0.5, 0.5, False),  # too close together to tell
+        (1.5, 0, False),  # a clock held for a second and a half (the demo's lockstep) is not "within 2 s"
+        (29, 29, False),  # under WALL_SPEED_MIN_SPAN: not yet known
     ],
-    ids=["alpaca", "latency", "fast", "accelerated", "manual", "too-soon"],
+    ids=["alpaca", "latency", "fast", "accelerated", "manual", "too-soon", "held", "under-the-span"],
 )
 def test_two_readings_tell_whether_the_clock_keeps_wall_speed(
     wall_seconds: float, broker_seconds: float, wall_speed: bool
@@ -183,3 +186,23 @@ def test_the_calendar_is_loaded_once_and_only_its_next_month_reread_each_day() -
     assert later.session(date(2024, 6, 3)) is not None  # the past is kept
     cache.at(datetime(2025, 12, 5, 10, tzinfo=NEW_YORK))  # within two months of the span's end: all again
     assert asked[2] == (date(2024, 10, 31), date(2027, 1, 31))
+
+
+def test_the_demo_replay_in_lockstep_never_passes_a_moment_the_bot_named() -> None:
+    days = [date(2024, 6, 27), date(2024, 6, 28), date(2024, 7, 1)]
+    wall = [0.0]
+    replay = AcceleratedClock([session_for(d) for d in days], 1.0, lambda: wall[0], lockstep=True)
+    start = datetime(2024, 6, 27, 0, 0, tzinfo=NEW_YORK)
+    wall[0] = 0.5  # half a session cycle of wall time, before the bot's first pass
+    assert replay.now() == start and not replay.finished  # held where the replay starts
+    replay.hold_at(et(27, 16, 17))
+    # moved on, it catches up with its pace: 0.5 of a cycle is 35 % of the way from the open (0.15) to the close
+    assert replay.now() == et(27, 9, 30) + (et(27, 16) - et(27, 9, 30)) * ((0.5 - 0.15) / 0.40)
+    wall[0] = 10.0  # far past the end of the replay in wall time: still held at the bot's decision point
+    assert replay.now() == et(27, 16, 17) and not replay.finished
+    replay.hold_at(et(28, 9, 31))
+    assert replay.now() == et(28, 9, 31)  # on to the next decision point, and no further
+    replay.hold_at(et(28, 9, 0))  # a hold behind what it has shown never takes the time back
+    assert replay.now() == et(28, 9, 31)
+    replay.hold_at(None)
+    assert replay.finished and replay.now() > et(1, 19, month=7)

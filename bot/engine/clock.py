@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
-WALL_SPEED_MIN_SPAN = 1.0  # wall seconds two readings must be apart to tell the clock's rate
+WALL_SPEED_MIN_SPAN = 30.0  # wall seconds two readings must be apart to tell the clock's rate (a held clock too)
 WALL_SPEED_TOLERANCE = timedelta(seconds=2)  # plus 1 % of the span: Alpaca's timestamps, request latency
 RESYNC_SECONDS = 3600.0  # wall time after which a wall-speed clock is read again anyway
 

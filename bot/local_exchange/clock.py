@@ -34,8 +34,20 @@ def _midnight(session: Session) -> datetime:
 
 
 class AcceleratedClock:
+    """``speed`` wall seconds per session cycle; in lockstep (``hold_at``), never past a moment the bot named.
+
+    A held clock shows the moment it is held at until it is moved on, then catches up with its pace (but not
+    past the next hold): a bot that keeps up sees the replay at ``speed``, a slower one sees every decision
+    point anyway. The demo holds it at each decision point the bot names, so no speed can skip one.
+    """
+
     def __init__(
-        self, sessions: Sequence[Session], speed: float, monotonic: Callable[[], float] = time.monotonic
+        self,
+        sessions: Sequence[Session],
+        speed: float,
+        monotonic: Callable[[], float] = time.monotonic,
+        *,
+        lockstep: bool = False,
     ) -> None:
         if not sessions:
             raise ValueError("no sessions to replay")
@@ -43,6 +55,14 @@ class AcceleratedClock:
         self._speed = speed
         self._monotonic = monotonic
         self._started = monotonic()
+        self._lock = threading.Lock()
+        self._shown = _midnight(self._sessions[0])  # never shown earlier than a moment it has shown
+        self._hold: datetime | None = self._shown if lockstep else None
+
+    def hold_at(self, moment: datetime | None) -> None:
+        """Stop at ``moment`` (None: run freely) until moved on."""
+        with self._lock:
+            self._hold = moment
 
     def _cycle_end(self, index: int) -> datetime:
         if index + 1 < len(self._sessions):
@@ -55,21 +75,36 @@ class AcceleratedClock:
 
     @property
     def finished(self) -> bool:
-        return self._position()[0] >= len(self._sessions)
+        with self._lock:
+            last = self._cycle_end(len(self._sessions) - 1)
+            held = self._hold is not None and self._hold < last
+            return not held and self._position()[0] >= len(self._sessions)
 
     def now(self) -> datetime:
-        index, share = self._position()
-        if index >= len(self._sessions):
-            return self._cycle_end(len(self._sessions) - 1) - timedelta(microseconds=1)
+        with self._lock:
+            moment = max(self._at(), self._shown)
+            if self._hold is not None and moment > self._hold:
+                moment = max(self._hold, self._shown)
+            self._shown = moment
+            return moment
+
+    def _knots(self, index: int) -> list[tuple[float, datetime]]:
+        """(share of the cycle's wall time, simulated time) at the phase boundaries of session ``index``'s cycle."""
         session = self._sessions[index]
         evening = datetime.combine(session.day, datetime.min.time(), NEW_YORK).replace(hour=EVENING_HOUR)
-        knots = [
+        return [
             (0.0, _midnight(session)),
             (_PRE_OPEN, session.opens_at),
             (_PRE_OPEN + _SESSION, session.closes_at),
             (_PRE_OPEN + _SESSION + _AFTER_CLOSE, evening),
             (1.0, self._cycle_end(index)),
         ]
+
+    def _at(self) -> datetime:
+        index, share = self._position()
+        if index >= len(self._sessions):
+            return self._cycle_end(len(self._sessions) - 1) - timedelta(microseconds=1)
+        knots = self._knots(index)
         for (share0, at0), (share1, at1) in pairwise(knots):
             if share <= share1:
                 return at0 + (at1 - at0) * ((share - share0) / (share1 - share0))

@@ -6,7 +6,7 @@ import asyncio
 import threading
 from collections import Counter
 from collections.abc import Awaitable, Callable
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from ipaddress import ip_address
 from pathlib import Path
@@ -192,6 +192,7 @@ class LocalExchange:
         rate_limit: int = 0,
         rate_window_seconds: float = 60.0,
         dividends: Dividends | None = None,
+        lockstep: bool = False,
     ) -> None:
         self.market = ReplayMarket(frames, dividends or {})
         replayed = [
@@ -201,7 +202,7 @@ class LocalExchange:
             raise ConfigError("no sessions of the data fall between the replay's start and end")
         self.sessions = replayed
         self.clock: ReplayClock = clock or (
-            AcceleratedClock(replayed, speed) if speed is not None else RealTimeClock(replayed)
+            AcceleratedClock(replayed, speed, lockstep=lockstep) if speed is not None else RealTimeClock(replayed)
         )
         self.book = Book(self.market, cash, model=account_model)
         if state_path is not None and state_path.is_file():
@@ -222,6 +223,11 @@ class LocalExchange:
     @property
     def finished(self) -> bool:
         return self.clock.finished
+
+    def hold_at(self, moment: datetime | None) -> None:
+        """In lockstep, the replay does not pass ``moment`` (the bot's next decision point) until moved on."""
+        if isinstance(self.clock, AcceleratedClock):
+            self.clock.hold_at(moment)
 
     @property
     def request_counts(self) -> Counter[str]:

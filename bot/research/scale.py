@@ -23,6 +23,7 @@ from bot.research.series import Series
 from bot.research.signals import Window
 
 CHUNK_CELLS = 2_000
+ROUNDS = 3  # sends of a chunk Dask cancelled
 
 
 @dataclass(frozen=True)
@@ -48,20 +49,38 @@ def run_chunks(chunks: Sequence[Chunk], *, workers: int | None = None, scheduler
     if workers is None and scheduler is None:
         return [run_chunk(chunk) for chunk in chunks]
     with _client(workers, scheduler) as client:
-        run = uuid.uuid4().hex[:8]
-        # Each symbol's arrays go to every worker once (a copy survives a lost worker), not inside every task.
-        distinct = {id(chunk.series): chunk.series for chunk in chunks}
-        copies = client.scatter(list(distinct.values()), broadcast=True, hash=False)
-        sent = dict(zip(distinct, copies, strict=True))
-        futures = [
-            client.submit(_remote, sent[id(c.series)], c.cells, c.cash, c.window, key=f"sweep-{run}-{i}", pure=False)
-            for i, c in enumerate(chunks)
-        ]
-        answers: list[tuple[Trades, np.ndarray, np.ndarray]] = client.gather(futures)
+        answers = _gather(client, chunks)
     return [
         Replay(chunk.series, chunk.cells, trades, end_units, pending, chunk.window)
         for chunk, (trades, end_units, pending) in zip(chunks, answers, strict=True)
     ]
+
+
+def _gather(client: Any, chunks: Sequence[Chunk]) -> list[tuple[Trades, np.ndarray, np.ndarray]]:
+    """Every chunk's answer; chunks Dask cancelled (their worker, and with it a copy they read, was lost at a bad
+    moment) are sent again, at most ``ROUNDS`` times. A chunk that raised raises here."""
+    from dask.distributed import wait
+
+    answers: dict[int, tuple[Trades, np.ndarray, np.ndarray]] = {}
+    for _ in range(ROUNDS):
+        run = uuid.uuid4().hex[:8]
+        left = [i for i in range(len(chunks)) if i not in answers]
+        # Each symbol's arrays go to every worker once (a copy survives a lost worker), not inside every task.
+        distinct = {id(chunks[i].series): chunks[i].series for i in left}
+        copies = client.scatter(list(distinct.values()), broadcast=True, hash=False)
+        sent = dict(zip(distinct, copies, strict=True))
+        futures = {
+            i: client.submit(_remote, sent[id(chunks[i].series)], chunks[i].cells, chunks[i].cash, chunks[i].window,
+                             key=f"sweep-{run}-{i}", pure=False)
+            for i in left
+        }  # fmt: skip
+        wait(list(futures.values()))  # type: ignore[no-untyped-call]
+        answers |= {i: future.result() for i, future in futures.items() if not future.cancelled()}
+        if len(answers) == len(chunks):
+            return [answers[i] for i in range(len(chunks))]
+    raise ConfigError(
+        f"the Dask cluster cancelled {len(chunks) - len(answers)} chunks {ROUNDS} times; is it losing workers?"
+    )
 
 
 def _remote(series: Series, cells: Cells, cash: Decimal, window: Window) -> tuple[Trades, np.ndarray, np.ndarray]:
