@@ -19,6 +19,7 @@ from bot.engine.plan import ExitOrder, Hold, order_session
 from bot.engine.policy import Next
 from bot.engine.schedule import next_wake
 from bot.ledger import Ledger
+from bot.minute_watch import MinuteWatch
 from bot.money import price
 from bot.order_desk import OrderDesk
 from bot.orders import Intent, client_order_id
@@ -59,9 +60,16 @@ class Trader:
         self._reconciled = False
         self._warned: set[str] = set()
         self.decision_at: datetime | None = None  # the next moment a pass must see (the demo's lockstep holds it)
+        self._watching_minutes = False  # the last pass left only the intraday trigger's minutes to watch
+        self._minutes = MinuteWatch(broker, params.symbol, self._history_from)
 
     def tick(self) -> datetime:  # do what is due now; return the broker time of the next decision point
-        now = self.now = self.clock.for_pass()
+        now, read = self.clock.for_look() if self._watching_minutes else (self.clock.for_pass(), True)
+        if self._watching_minutes and self.decision_at is not None and now < self.decision_at:
+            # Between decision points, flat and with nothing working: the intraday trigger only reads the minutes.
+            self._intraday_entry_if_due(now, self._calendars.at(now), None)
+            return self._next_wake(now, self._calendars.at(now))
+        now = self.now = now if read else self.clock.read()  # a pass goes by the broker's clock itself
         calendar = self._calendars.at(now)
         account = self.broker.account()
         if not self._reconciled:
@@ -80,10 +88,15 @@ class Trader:
         if not self._blocked(account):
             self._decide(now, calendar, account, broker_long)
         self._seen = (now, calendar, account, broker_long)
+        return self._next_wake(now, calendar)
+
+    def _next_wake(self, now: datetime, calendar: TradingCalendar) -> datetime:
         working = [(o.time_in_force, order_session(o.time_in_force, o.submitted_at, calendar))
                    for o in self.desk.live_orders()]  # fmt: skip
-        wake = partial(next_wake, now, calendar, working=working, fills_pending=self.desk.fills_pending(),
-                       blocked="account_blocked" in self.problems)  # fmt: skip
+        pending, blocked = self.desk.fills_pending(), "account_blocked" in self.problems
+        wake = partial(next_wake, now, calendar, working=working, fills_pending=pending, blocked=blocked)
+        idle = not (working or pending or blocked or self.desk.bot_quantity() or self.open_trade(calendar))
+        self._watching_minutes = self.params.trigger is Trigger.INTRADAY and idle
         # The intraday trigger's minute looks can be skipped (the first breakout minute is found later); these not.
         self.decision_at = wake(Trigger.CLOSE)
         return self.decision_at if self.params.trigger is Trigger.CLOSE else wake(self.params.trigger)
@@ -180,7 +193,7 @@ class Trader:
         tif = plan.retry_time_in_force(reason, now, today)
         self._enter(now, calendar, account, today.day, price(last), tif, reason)
 
-    def _intraday_entry_if_due(self, now: datetime, calendar: TradingCalendar, account: Account) -> None:
+    def _intraday_entry_if_due(self, now: datetime, calendar: TradingCalendar, account: Account | None) -> None:
         session = calendar.current_or_next(now)
         if session is None or now < session.opens_at + MINUTE or self.ledger.fact(f"decided:{session.day}"):
             return
@@ -189,11 +202,13 @@ class Trader:
         previous = calendar.previous_before(session.day)
         if blocked is not None or previous is None:
             return
-        prior = [b for b in self.broker.daily_bars(self.params.symbol, self._history_from(previous.day), previous.day)
-                 if b.session <= previous.day]  # fmt: skip
-        minutes = self.broker.minute_bars(self.params.symbol, session.opens_at, now)
+        prior = self._minutes.prior(previous.day)
+        minutes = self._minutes.minutes(session.day, session.opens_at, now)
         reason, index = first_intraday_breakout(minutes, prior, self.params)
         if index is None:
+            return
+        account = account or self.broker.account()  # a look between passes reads the account only to buy
+        if self._blocked(account):
             return
         level = level_at(prior, len(prior), self.params)
         self._log_signal(session.day, "buy", reason.value, level, price=minutes[index].close)

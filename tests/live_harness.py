@@ -8,7 +8,7 @@ HTTP to the exchange through the real SDK clients.
 from __future__ import annotations
 
 import io
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, time
@@ -22,6 +22,7 @@ from pydantic import SecretStr
 
 from bot.broker.alpaca import AlpacaBroker
 from bot.config import Settings, load_settings
+from bot.engine.clock import BrokerClock
 from bot.ledger import Ledger
 from bot.local_exchange import LocalExchange, ManualClock
 from bot.local_exchange.faults import FaultSpec
@@ -55,11 +56,13 @@ class Harness:
         tuned = base.runtime.model_copy(update={"data_dir": self.data_dir, "retry_max_seconds": 5.0, **runtime})
         return Settings(base.strategy, alpaca, tuned)
 
-    def trader(self, settings: Settings | None = None) -> Trader:
+    def trader(self, settings: Settings | None = None, monotonic: Callable[[], float] | None = None) -> Trader:
+        """A trader on this exchange; with ``monotonic``, its clock counts wall time on that (a test's) clock."""
         settings = settings or self.settings()
         broker = AlpacaBroker(settings, sleep=lambda seconds: None)
         ledger = Ledger(self.data_dir / "ledger.sqlite")
-        return Trader(broker, ledger, settings.strategy.params(), structlog.get_logger())
+        clock = BrokerClock(lambda: broker.clock().now, monotonic) if monotonic else None
+        return Trader(broker, ledger, settings.strategy.params(), structlog.get_logger(), clock)
 
     def moments(self, start: date | None = None, end: date | None = None) -> Iterator[datetime]:
         for session in self.exchange.sessions:

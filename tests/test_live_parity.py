@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
-from datetime import date
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
 
 from bot.backtest.engine import run_backtest
+from bot.market.calendar import NEW_YORK
 from bot.market.scenarios import SCENARIO_NAMES, build_scenario
 from bot.report import ledger_scorecard
 from bot.score_output import scorecard_json
@@ -91,3 +92,32 @@ def test_report_mid_season_marks_the_open_position_like_the_backtest(tmp_path: P
     expected = run_backtest(frames, trader.params, cash=Decimal(100000), start=START, end=date(2024, 3, 28))
     assert live == scorecard_json(expected.scorecard)
     assert live["trades"][0]["closed"] is False
+
+
+def test_the_intraday_trigger_asks_once_a_minute_between_decision_points(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Flat and waiting for a breakout, each minute's look reads only the new minute bars: the clock is counted
+    at wall speed and the account, position and daily bars wait for the next decision point."""
+    monkeypatch.setenv("STRATEGY_TRIGGER", "intraday")
+    frames = build_scenario("breakout")
+    session = date(2023, 12, 5)  # closes below 200 all day: nothing to buy
+    wall = [0.0]
+    with harness(tmp_path, frames, start=START, end=END) as h:
+        trader = h.trader(monotonic=lambda: wall[0])
+        minutes = [datetime.combine(session, time(9, 31), NEW_YORK) + timedelta(minutes=m) for m in range(380)]
+        counts = []
+        for moment in minutes:
+            h.clock.set(moment)
+            wall[0] += 60
+            before = dict(h.exchange.request_counts)
+            trader.tick()
+            counts.append(
+                {k: v - before.get(k, 0) for k, v in h.exchange.request_counts.items() if v > before.get(k, 0)}
+            )
+        orders = h.orders()
+    # The first look is a pass (the open's decision point), the second reads the clock once more to learn its
+    # rate; every later minute asks for the minute bars and nothing else.
+    assert all(c == {"GET /v2/stocks/bars": 1} for c in counts[2:])
+    assert sum(sum(c.values()) for c in counts) <= len(minutes) + sum(counts[0].values()) + 1
+    assert orders == []

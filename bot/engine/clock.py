@@ -29,6 +29,12 @@ class BrokerClock:
         taken, self._taken = self._taken, None
         return taken if taken is not None else self.read()
 
+    def for_look(self) -> tuple[datetime, bool]:
+        """The time a light look between passes runs at, counted on when the clock keeps wall speed (no request),
+        else as for a pass; and whether it was read from the broker (good for a pass too)."""
+        counted = self.now() if self._taken is None else None
+        return (counted, False) if counted is not None else (self.for_pass(), True)
+
     def read(self, *, for_pass: bool = False) -> datetime:
         """Ask the broker; learn whether its clock keeps wall speed (``for_pass``: the next pass uses it)."""
         now, wall = self._read(), self._monotonic()

@@ -1,0 +1,37 @@
+"""The intraday trigger's data, fetched once a minute at most: the session's minute bars from a cursor, and the
+daily bars before the session once a session.
+
+A look asks only for the minutes since the last one it has (that last one again, in case it was still forming),
+so a minute of the session costs one request, not a download of every minute since the open.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date, datetime
+
+from bot.broker.base import Broker
+from strategies.bars import DailyBar, MinuteBar
+
+
+class MinuteWatch:
+    def __init__(self, broker: Broker, symbol: str, history_from: Callable[[date], date]) -> None:
+        self._broker, self._symbol, self._history_from = broker, symbol, history_from
+        self._prior: tuple[date, list[DailyBar]] | None = None
+        self._minutes: tuple[date, list[MinuteBar]] | None = None
+
+    def prior(self, previous: date) -> list[DailyBar]:
+        """The completed daily bars up to ``previous`` (the session before today's), read once a session."""
+        if self._prior is None or self._prior[0] != previous:
+            bars = self._broker.daily_bars(self._symbol, self._history_from(previous), previous)
+            self._prior = (previous, [b for b in bars if b.session <= previous])
+        return self._prior[1]
+
+    def minutes(self, session: date, opens_at: datetime, now: datetime) -> list[MinuteBar]:
+        """Today's minute bars from the open to ``now``."""
+        known = self._minutes[1] if self._minutes is not None and self._minutes[0] == session else []
+        since = known[-1].start if known else opens_at
+        fresh = self._broker.minute_bars(self._symbol, since, now)
+        merged = [m for m in known if m.start < since] + fresh
+        self._minutes = (session, merged)
+        return merged
