@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 from enum import StrEnum
+from functools import lru_cache
 
 
 class Trigger(StrEnum):
@@ -66,6 +67,13 @@ class BreakoutParams:
         return buffered(self.level, self.buffer_pct)
 
 
+@lru_cache(maxsize=4096)
 def buffered(level: float, buffer_pct: float) -> float:
-    """A level raised by the buffer: the one formula every path (live, backtest, sweep) uses."""
-    return level * (1.0 + buffer_pct / 100.0)
+    """A level raised by the buffer: the one formula every path (live, backtest, sweep) uses.
+
+    Worked out in decimal and rounded once, so the threshold is the float nearest the exact one, as a close is
+    the float nearest its price: a close of exactly the threshold (150.15 for 150 and 0.1 %) is equal to it and
+    not above it, where ``150 * 1.001`` would be 150.14999999999998.
+    """
+    exact = Decimal(repr(level)) * (Decimal(100) + Decimal(repr(buffer_pct))) / Decimal(100)
+    return float(exact)

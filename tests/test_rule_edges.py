@@ -17,11 +17,13 @@ from bot.cli import main
 from bot.market.calendar import nyse_sessions
 from bot.market.scenarios import build_scenario
 from bot.report import ledger_scorecard
+from bot.research.cells import Cells
 from bot.score_output import scorecard_json
 from strategies.bars import DailyBar
 from strategies.breakout import Action, Reason, entry_decision
 from strategies.params import BreakoutParams, LevelMode
 from tests.live_harness import harness
+from tests.test_sweep import assert_every_cell_is_the_backtest
 
 DAYS = nyse_sessions(date(2023, 11, 1), date(2025, 7, 31))
 
@@ -97,6 +99,32 @@ def test_reentry_within_a_season_needs_allow_reentry() -> None:
     assert [t.entry_session for t in twice] == [date(2023, 12, 14), date(2024, 3, 4)]
     assert [t.season for t in twice] == [2024, 2024]
     assert twice[0].exit_session == DAYS[DAYS.index(date(2023, 12, 14)) + 5]
+
+
+HIGH_3 = BreakoutParams(level_mode=LevelMode.HIGH, level_lookback=3)
+
+
+@pytest.mark.parametrize(
+    ("params", "closes", "action"),
+    [
+        # 150 x 1.001 is 150.14999999999998 in floats; the threshold is 150.15, and a close of it is not above it.
+        (BreakoutParams(level=150.0, buffer_pct=0.1), (149.0, 150.15), Action.HOLD),
+        (BreakoutParams(level=150.0, buffer_pct=0.1), (149.0, 150.16), Action.BUY),
+        (BreakoutParams(level=201.5, buffer_pct=2.3), (200.0, 206.1345), Action.HOLD),  # 206.13449999999997
+        (BreakoutParams(level=201.5, buffer_pct=2.3), (200.0, 206.1346), Action.BUY),
+        (replace(HIGH_3, buffer_pct=1.1), (50.0, 52.0, 51.0, 51.5, 52.572), Action.HOLD),  # 52 x 1.011
+        (replace(HIGH_3, buffer_pct=1.1), (50.0, 52.0, 51.0, 51.5, 52.5721), Action.BUY),
+    ],
+    ids=["absolute-at", "absolute-above", "odd-level-at", "odd-level-above", "travelling-at", "travelling-above"],
+)
+def test_a_close_of_exactly_the_buffered_threshold_is_not_a_breakout_anywhere(
+    params: BreakoutParams, closes: tuple[float, ...], action: Action
+) -> None:
+    assert entry_decision(bars(*closes), params, traded_this_season=False).action is action
+    # The sweep decides it as the backtest does: the same history, held on a few sessions so a buy fills.
+    frames = frames_of([*closes, *[closes[-1]] * 5])
+    traded = assert_every_cell_is_the_backtest(frames, Cells(params, (("confirm_days", (1,)),)))
+    assert traded == (1 if action is Action.BUY else 0)
 
 
 def test_a_level_that_travels_is_the_highest_close_of_the_lookback() -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
+from decimal import Decimal
 
 import numpy as np
 import pandas as pd
@@ -94,6 +95,21 @@ def _base_level(series: Series, params: BreakoutParams) -> np.ndarray | None:
     return level
 
 
+def _above_travelling(close: np.ndarray, base: np.ndarray, buffers: list[float]) -> np.ndarray:
+    """``close > buffered(base, buffer)`` for every bar and buffer, as the rule decides it, vectorised.
+
+    The float product is off the rule's correctly rounded threshold by an ulp at most, so only closes within a
+    few ulps of it are decided again with the rule's own ``buffered`` (a handful, where a close sits on it).
+    """
+    factors = np.asarray([float(Decimal(100) + Decimal(repr(b))) / 100 for b in buffers])[:, None]
+    approx = base[None, :] * factors
+    above: np.ndarray = close[None, :] > approx  # NaN (no level yet) is never above
+    near = np.abs(close[None, :] - approx) <= 4 * np.spacing(np.nan_to_num(approx))
+    for row, bar in zip(*np.nonzero(near), strict=True):
+        above[row, bar] = close[bar] > buffered(float(base[bar]), buffers[row])
+    return above
+
+
 def _signals(
     close: np.ndarray, base: np.ndarray | None, rows: list[BreakoutParams], group: BreakoutParams
 ) -> np.ndarray:
@@ -101,8 +117,7 @@ def _signals(
         threshold = np.asarray([buffered(p.level, p.buffer_pct) for p in rows])[:, None]
         above = close[None, :] > threshold
     else:
-        factors = np.asarray([buffered(1.0, p.buffer_pct) for p in rows])[:, None]
-        above = close[None, :] > base[None, :] * factors  # NaN (no level yet) is never above
+        above = _above_travelling(close, base, [p.buffer_pct for p in rows])
     confirm = group.confirm_days
     if confirm > close.size:
         return np.zeros_like(above)
