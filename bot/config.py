@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
-from enum import StrEnum
+from enum import Enum, StrEnum
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 from urllib.parse import urlsplit
@@ -257,31 +257,26 @@ class Settings:
         self.runtime = runtime
 
     def redacted(self) -> dict[str, Any]:
-        """The effective settings for the ``startup`` log event: secrets show only whether they are set."""
+        """The effective settings for the ``startup`` log event, every variable: secrets show only whether set."""
         return {
-            **{f"STRATEGY_{k.upper()}": _plain(v) for k, v in self.strategy.model_dump().items()},
-            "APCA_API_KEY_ID": "set" if self.alpaca.key_id.get_secret_value() else "unset",
-            "APCA_API_SECRET_KEY": "set" if self.alpaca.secret_key.get_secret_value() else "unset",
-            "APCA_API_BASE_URL": self.alpaca.base_url,
-            "APCA_API_DATA_URL": self.alpaca.data_url,
-            "ALLOW_LIVE_TRADING": self.alpaca.allow_live_trading,
-            "BOT_DATA_DIR": str(self.runtime.data_dir),
-            "LOG_FORMAT": self.runtime.log_format.value,
-            "LOG_LEVEL": self.runtime.log_level.value,
-            "BOT_POLL_SECONDS": self.runtime.poll_seconds,
-            "APCA_DATA_FEED": self.alpaca.data_feed.value if self.alpaca.data_feed else "auto",
-            "BOT_FORBID_SHORTING": self.runtime.forbid_shorting,
-            "BOT_METRICS_PORT": self.runtime.metrics_port,
-            "BOT_METRICS_HOST": self.runtime.metrics_host,
-            "NOTIFY_URLS": f"{len(self.runtime.notification_urls())} set",
-            "BOT_PING_URL": "set" if self.runtime.ping_url.get_secret_value() else "unset",
+            _variable_name(type(model), field): _shown(_variable_name(type(model), field), value)
+            for model in (self.strategy, self.alpaca, self.runtime)
+            for field, value in model
         }
 
 
-def _plain(value: Any) -> Any:
+def _shown(name: str, value: Any) -> Any:
+    if name == "NOTIFY_URLS":
+        return f"{len([u for u in value.get_secret_value().split(',') if u.strip()])} set"
+    if isinstance(value, SecretStr):
+        return "set" if value.get_secret_value() else "unset"
+    if name == "APCA_DATA_FEED" and value is None:
+        return "auto"
+    if isinstance(value, Enum):
+        return value.value
     if isinstance(value, date):
         return value.isoformat()
-    if isinstance(value, Decimal):
+    if isinstance(value, Decimal | Path):
         return str(value)
     return value
 
