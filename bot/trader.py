@@ -7,20 +7,19 @@ after a refusal, an unfilled auction or a partial fill is decided by bot/engine/
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from decimal import Decimal
 from functools import partial
 from typing import Any
 
-from bot.broker.base import Account, Broker, OrderRequest, Side, TimeInForce
+from bot.broker.base import Account, Broker, OrderRequest, Side
 from bot.engine import plan, policy
 from bot.engine.clock import BrokerClock
 from bot.engine.plan import ExitOrder, Hold, order_session
 from bot.engine.policy import Next
 from bot.engine.schedule import next_wake
+from bot.entries import Entries
 from bot.ledger import Ledger
-from bot.minute_watch import MinuteWatch
-from bot.money import price
 from bot.order_desk import OrderDesk
 from bot.orders import Intent, client_order_id
 from bot.outside import watch_position
@@ -29,20 +28,7 @@ from bot.reconcile import reconcile
 from bot.round_trips import OpenTrade, open_trade
 from bot.season_calendar import CalendarCache, TradingCalendar
 from bot.watch.next_action import PassView
-from strategies.breakout import (
-    Action,
-    entry_decision,
-    first_intraday_breakout,
-    intraday_entry_block,
-    level_at,
-    season_for,
-    sessions_read,
-)
-from strategies.params import BreakoutParams, Trigger, buffered
-from strategies.sizing import entry_quantity
-
-HISTORY_MARGIN_DAYS = 10  # weekends and holidays: twice the sessions the rule reads, plus this, in calendar days
-MINUTE = timedelta(minutes=1)
+from strategies.params import BreakoutParams, Trigger
 
 
 class Trader:
@@ -61,13 +47,14 @@ class Trader:
         self._warned: set[str] = set()
         self.decision_at: datetime | None = None  # the next moment a pass must see (the demo's lockstep holds it)
         self._watching_minutes = False  # the last pass left only the intraday trigger's minutes to watch
-        self._minutes = MinuteWatch(broker, params.symbol, self._history_from)
+        self.entries = Entries(broker, ledger, self.desk, params, log, verdict=self._verdict, blocked=self._blocked,
+                               warn_once=self._warn_once)  # fmt: skip
 
     def tick(self) -> datetime:  # do what is due now; return the broker time of the next decision point
         now, read = self.clock.for_look() if self._watching_minutes else (self.clock.for_pass(), True)
         if self._watching_minutes and self.decision_at is not None and now < self.decision_at:
             # Between decision points, flat and with nothing working: the intraday trigger only reads the minutes.
-            self._intraday_entry_if_due(now, self._calendars.at(now), None)
+            self.entries.intraday(now, self._calendars.at(now), None)
             return self._next_wake(now, self._calendars.at(now))
         now = self.now = now if read else self.clock.read()  # a pass goes by the broker's clock itself
         calendar = self._calendars.at(now)
@@ -118,10 +105,10 @@ class Trader:
         elif trade is not None or held > 0:
             pass  # a fill's priced record waits for the benchmark's official prices: nothing to decide yet
         elif self.params.trigger is Trigger.INTRADAY:
-            self._intraday_entry_if_due(now, calendar, account)
+            self.entries.intraday(now, calendar, account)
         else:
-            self._entry_if_due(now, calendar, account)
-            self._entry_retry_if_due(now, calendar, account)
+            self.entries.after_close(now, calendar, account)
+            self.entries.retry(now, calendar, account)
 
     def _blocked(self, account: Account) -> bool:
         cause = account.blocked_by
@@ -149,97 +136,6 @@ class Trader:
         self._warn_once(key, "order_attempts_exhausted", season=season, intent=intent.value,
                         attempts=policy.MAX_ORDER_ATTEMPTS, action="stopped_trying")  # fmt: skip
 
-    # Entry
-
-    def _entry_if_due(self, now: datetime, calendar: TradingCalendar, account: Account) -> None:
-        due = plan.entry_due(now, calendar)
-        if due is None or self.ledger.fact(f"decided:{due[0].day}") is not None:
-            return
-        closed, upcoming = due
-        bars = [b for b in self.broker.daily_bars(self.params.symbol, self._history_from(closed.day), closed.day)
-                if b.session <= closed.day]  # fmt: skip
-        if not bars or bars[-1].session != closed.day:
-            self._warn_once(
-                f"bars:{closed.day}",
-                "bars_missing",
-                symbol=self.params.symbol,
-                session=closed.day.isoformat(),
-                latest=bars[-1].session.isoformat() if bars else None,
-            )
-            return
-        traded = self.desk.season_entered(season_for(upcoming.day, calendar.days, self.params))
-        decision = entry_decision(bars, self.params, traded_this_season=traded)
-        level = level_at(bars, len(bars) - 1, self.params)
-        self._log_signal(closed.day, decision.action.value, decision.reason.value, level, close=bars[-1].close)
-        if decision.action is Action.BUY:
-            tif = plan.entry_time_in_force(now, upcoming)
-            self._enter(now, calendar, account, upcoming.day, price(bars[-1].close), tif, decision.reason.value)
-            if tif is TimeInForce.DAY:
-                self.log.info("entry_type_switched", reason="opg_window_missed", time_in_force="day")
-        self.ledger.remember(f"decided:{closed.day}", decision.reason.value)
-
-    def _entry_retry_if_due(self, now: datetime, calendar: TradingCalendar, account: Account) -> None:
-        """An entry for today's session that ended unfilled or was refused: retry it as the policy says."""
-        today = plan.retry_session(now, calendar)
-        if today is None:
-            return
-        season = season_for(today.day, calendar.days, self.params)
-        if self.desk.season_entered(season):
-            return
-        reason = policy.entry_retry(self.desk.attempts(season, Intent.ENTRY, calendar), today.day, now, today)
-        if reason is None:
-            return
-        last = self.broker.latest_price(self.params.symbol)
-        tif = plan.retry_time_in_force(reason, now, today)
-        self._enter(now, calendar, account, today.day, price(last), tif, reason)
-
-    def _intraday_entry_if_due(self, now: datetime, calendar: TradingCalendar, account: Account | None) -> None:
-        session = calendar.current_or_next(now)
-        if session is None or now < session.opens_at + MINUTE or self.ledger.fact(f"decided:{session.day}"):
-            return
-        season = season_for(session.day, calendar.days, self.params)
-        blocked = intraday_entry_block(session.day, self.params, traded_this_season=self.desk.season_entered(season))
-        previous = calendar.previous_before(session.day)
-        if blocked is not None or previous is None:
-            return
-        prior = self._minutes.prior(previous.day)
-        minutes = self._minutes.minutes(session.day, session.opens_at, now)
-        reason, index = first_intraday_breakout(minutes, prior, self.params)
-        if index is None:
-            return
-        account = account or self.broker.account()  # a look between passes reads the account only to buy
-        if self._blocked(account):
-            return
-        level = level_at(prior, len(prior), self.params)
-        self._log_signal(session.day, "buy", reason.value, level, price=minutes[index].close)
-        self._enter(now, calendar, account, session.day, price(minutes[index].close), TimeInForce.DAY, reason.value)
-        self.ledger.remember(f"decided:{session.day}", reason.value)
-
-    def _enter(
-        self,
-        now: datetime,
-        calendar: TradingCalendar,
-        account: Account,
-        fill_day: date,
-        last_price: Decimal,
-        tif: TimeInForce,
-        reason: str,
-    ) -> None:
-        season = season_for(fill_day, calendar.days, self.params)
-        verdict = self._verdict(season, Intent.ENTRY, fill_day, calendar)
-        if verdict.next is not Next.SEND:
-            return
-        fresh = self.broker.account() if verdict.after is not None else account
-        qty = entry_quantity(self.params.sizing, equity=fresh.equity, spendable=fresh.spendable, price=last_price)
-        if qty <= 0:
-            self.log.warning(
-                "order_skipped", reason="quantity_zero", price=str(last_price), spendable=str(fresh.spendable)
-            )
-            return
-        coid = client_order_id(self.params.symbol, season, Intent.ENTRY, verdict.attempt)
-        request = OrderRequest(self.params.symbol, Side.BUY, qty, tif, coid)
-        self.desk.submit(request, Intent.ENTRY, season, reason, now)
-
     # Exit
 
     def _exit_if_due(self, now: datetime, calendar: TradingCalendar, trade: OpenTrade, broker_long: Decimal) -> None:
@@ -265,22 +161,6 @@ class Trader:
         request = OrderRequest(self.params.symbol, Side.SELL, order.qty, order.time_in_force, coid)
         self.problems.pop("position_mismatch", None)
         self.desk.submit(request, Intent.EXIT, trade.season, order.reason, now)
-
-    def _history_from(self, day: date) -> date:
-        return day - timedelta(days=2 * sessions_read(self.params) + HISTORY_MARGIN_DAYS)
-
-    def _log_signal(self, session: date, action: str, reason: str, level: float | None, **seen: float) -> None:
-        self.log.info(
-            "signal",
-            symbol=self.params.symbol,
-            session=session.isoformat(),
-            **seen,
-            breakout_level=level,
-            threshold=None if level is None else buffered(level, self.params.buffer_pct),
-            action=action,
-            reason=reason,
-            trigger=self.params.trigger.value,
-        )
 
     def _warn_once(self, key: str, event: str, **fields: Any) -> None:
         if key not in self._warned:
