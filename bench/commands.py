@@ -3,26 +3,27 @@ and `bot backtest` (the real history in ../shared/data when it is there, else th
 
 from __future__ import annotations
 
-import os
+import shutil
 import statistics
 import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
+TIME = shutil.which("time") or "/usr/bin/time"  # GNU time, not the shell's keyword
 TARGETS = {"bot health": (0.1, 40.0), "bot --help": (0.3, None), "bot backtest": (0.8, None)}
 
 
 def _one(command: list[str], environment: dict[str, str], cwd: Path) -> tuple[float, float, float]:
-    started = time.perf_counter()
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=environment, cwd=cwd)
-    _, status, usage = os.wait4(process.pid, 0)
-    wall = time.perf_counter() - started
-    process.returncode = os.waitstatus_to_exitcode(status)
-    if process.returncode not in (0, 1):  # bot health exits 1 when no bot is running here: still measured
-        raise RuntimeError(f"{' '.join(command)} exited {process.returncode}")
-    return usage.ru_utime + usage.ru_stime, wall, usage.ru_maxrss / 1024
+    """CPU seconds, wall seconds and peak RSS (MB) of one run, measured by GNU time: a child forked from this
+    (large) process would report this process's pages as its own peak until it execs."""
+    done = subprocess.run(
+        [TIME, "-f", "%e %U %S %M", *command], capture_output=True, text=True, env=environment, cwd=cwd
+    )
+    if done.returncode not in (0, 1):  # bot health exits 1 when no bot is running here: still measured
+        raise RuntimeError(f"{' '.join(command)} exited {done.returncode}: {done.stderr.strip()[-300:]}")
+    wall, user, system, kilobytes = done.stderr.strip().splitlines()[-1].split()
+    return float(user) + float(system), float(wall), int(kilobytes) / 1024
 
 
 def footprint(root: Path, environment: dict[str, str], data: Path, runs: int) -> list[dict[str, Any]]:
