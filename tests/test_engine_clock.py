@@ -89,6 +89,17 @@ def test_a_wall_speed_clock_is_counted_on_and_read_again_only_hourly() -> None:
     assert clock.wall_seconds_until(T0 + timedelta(seconds=60 + 3600 + 90)) == 90
 
 
+def test_readings_close_together_at_wall_speed_keep_the_counting() -> None:
+    readings = Readings()
+    clock = readings.clock()
+    clock.read()
+    readings.wall, readings.broker = 60.0, T0 + timedelta(seconds=60)
+    clock.read()
+    readings.wall, readings.broker = 65.0, T0 + timedelta(seconds=65)  # a pass retried five seconds later
+    clock.read()
+    assert clock.at_wall_speed and clock.now() == T0 + timedelta(seconds=65)
+
+
 def test_a_jump_ends_the_counting_and_a_reading_taken_for_a_pass_is_used_once() -> None:
     readings = Readings()
     clock = readings.clock()

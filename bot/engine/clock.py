@@ -42,11 +42,11 @@ class BrokerClock:
         if self._last is not None:
             last, then = self._last
             span = wall - then
+            drift = abs((now - last) - timedelta(seconds=span))
             if span >= WALL_SPEED_MIN_SPAN:
-                drift = abs((now - last) - timedelta(seconds=span))
                 self.at_wall_speed = drift <= WALL_SPEED_TOLERANCE + timedelta(seconds=span / 100)
                 self._last = (now, wall)
-            elif abs(now - last) > WALL_SPEED_TOLERANCE:
+            elif drift > WALL_SPEED_TOLERANCE:
                 self.at_wall_speed, self._last = False, (now, wall)  # a jump, however soon after the last reading
         else:
             self._last = (now, wall)
