@@ -32,6 +32,6 @@ class MinuteWatch:
         known = self._minutes[1] if self._minutes is not None and self._minutes[0] == session else []
         since = known[-1].start if known else opens_at
         fresh = self._broker.minute_bars(self._symbol, since, now)
-        merged = [m for m in known if m.start < since] + fresh
+        merged = [m for m in known if m.start < since] + fresh if fresh else known  # an empty answer drops nothing
         self._minutes = (session, merged)
         return merged
