@@ -124,9 +124,11 @@ def order(intent: str, side: str, tif: str, status: str) -> OrderRecord:
         # past the cls cut-off of the exit day: a day order, due now
         (view(at(date(2024, 6, 28), 15, 55), trade=TRADE, held=Decimal(470)), "selling 470 IWM (day) for 2024-06-28",
          at(date(2024, 6, 28), 15, 55)),
-        # a holiday exit date (STRATEGY_EXIT_DATE on July 4th) is not a session
+        # a holiday exit date (STRATEGY_EXIT_DATE on July 4th): the trader sells at the next session, and says so
         (view(at(date(2024, 3, 1), 12), trade=replace(TRADE, planned_exit=date(2024, 7, 4)), held=Decimal(470)),
-         "the planned exit 2024-07-04 is not a trading session", None),
+         "after the close on 2024-07-03: send a cls sell of 470 IWM for 2024-07-05", at(date(2024, 7, 3), 19)),
+        (view(at(date(2024, 3, 1), 12), trade=replace(TRADE, planned_exit=date(2031, 6, 27)), held=Decimal(470)),
+         "the planned exit 2031-06-27 is past the broker's calendar", None),
         (view(at(date(2024, 3, 1), 12), season_entered=True),
          "season 2024 is traded; the rule looks for a breakout again from 2024-07-01", at(date(2024, 7, 1), 19)),
         (view(at(date(2024, 3, 1), 17), season_entered=True, params=replace(PARAMS, allow_reentry=True)),

@@ -98,6 +98,13 @@ def exit_session(planned_exit: date, calendar: TradingCalendar) -> SessionTimes 
     return calendar.session(planned_exit) or calendar.next_after(planned_exit)
 
 
+def exit_due_at(session: SessionTimes, calendar: TradingCalendar) -> datetime:
+    """When the sell for ``session`` may go out: 19:00 ET the evening before it (a ``cls`` order is then for its
+    close), or its open when the calendar has no session before it."""
+    day_before = calendar.previous_before(session.day)
+    return venue.evening_of(day_before) if day_before else session.opens_at
+
+
 def plan_exit(
     now: datetime,
     calendar: TradingCalendar,
@@ -106,16 +113,11 @@ def plan_exit(
     ledger_open: Decimal,
     broker_long: Decimal,
 ) -> ExitOrder | Hold:
-    """The sell to send now for an open trade, or why none goes out.
-
-    Due from 19:00 ET the evening before the exit session (a ``cls`` order is then for that session's close)
-    or, with no session before it in the calendar, from its open.
-    """
+    """The sell to send now for an open trade (due from ``exit_due_at``), or why none goes out."""
     session = exit_session(planned_exit, calendar)
     if session is None:
         return Hold.NO_EXIT_SESSION
-    day_before = calendar.previous_before(session.day)
-    if now < (venue.evening_of(day_before) if day_before else session.opens_at):
+    if now < exit_due_at(session, calendar):
         return Hold.NOT_YET
     cls_refused = policy.after_cutoff_rejection(attempts, session.day)
     plan = policy.exit_plan(now, session, cls_refused, len(attempts) + 1)

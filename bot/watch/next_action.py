@@ -12,6 +12,7 @@ from datetime import date, datetime
 from decimal import Decimal
 
 from bot.engine import policy
+from bot.engine.plan import exit_due_at, exit_session
 from bot.ledger_records import OrderRecord
 from bot.market import venue
 from bot.round_trips import OpenTrade
@@ -81,12 +82,15 @@ def describe(view: PassView) -> NextAction:
 
 
 def _exit(view: PassView, trade: OpenTrade) -> NextAction:
-    exit_day = view.calendar.session(trade.planned_exit)
+    # The session and moment the trader sells at (bot/engine/plan.py), so that status says what the loop does.
+    exit_day = exit_session(trade.planned_exit, view.calendar)
     qty, symbol = min(trade.qty, view.held), view.params.symbol
     if exit_day is None:
-        return NextAction(f"holding {qty} {symbol}; the planned exit {trade.planned_exit} is not a trading session")
+        return NextAction(
+            f"holding {qty} {symbol}; the planned exit {trade.planned_exit} is past the broker's calendar"
+        )
     day_before = view.calendar.previous_before(exit_day.day)
-    at = venue.evening_of(day_before) if day_before else exit_day.opens_at
+    at = exit_due_at(exit_day, view.calendar)
     plan = policy.exit_plan(max(at, view.now), exit_day, False, 1)
     tif = plan.time_in_force.value
     if view.now < at:
