@@ -21,11 +21,16 @@ class MinuteWatch:
         self._minutes: tuple[date, list[MinuteBar]] | None = None
 
     def prior(self, previous: date) -> list[DailyBar]:
-        """The completed daily bars up to ``previous`` (the session before today's), read once a session."""
-        if self._prior is None or self._prior[0] != previous:
-            bars = self._broker.daily_bars(self._symbol, self._history_from(previous), previous)
-            self._prior = (previous, [b for b in bars if b.session <= previous])
-        return self._prior[1]
+        """The completed daily bars up to ``previous`` (the session before today's), read once a session.
+
+        An answer without ``previous``'s own bar is used but not kept: the next look asks again.
+        """
+        if self._prior is not None and self._prior[0] == previous:
+            return self._prior[1]
+        bars = self._broker.daily_bars(self._symbol, self._history_from(previous), previous)
+        kept = [b for b in bars if b.session <= previous]
+        self._prior = (previous, kept) if kept and kept[-1].session == previous else None
+        return kept
 
     def minutes(self, session: date, opens_at: datetime, now: datetime) -> list[MinuteBar]:
         """Today's minute bars from the open to ``now``."""

@@ -54,9 +54,9 @@ class Trader:
         now, read = self.clock.for_look() if self._watching_minutes else (self.clock.for_pass(), True)
         if self._watching_minutes and self.decision_at is not None and now < self.decision_at:
             # Between decision points, flat and with nothing working: the intraday trigger only reads the minutes.
-            self.now = now
-            self.entries.intraday(now, self._calendars.at(now), None)
-            return self._next_wake(now, self._calendars.at(now))
+            self.now, calendar = now, self._calendars.at(now)
+            self.entries.intraday(now, calendar, None)
+            return self._next_wake(now, calendar)
         now = self.now = now if read else self.clock.read()  # a pass goes by the broker's clock itself
         calendar = self._calendars.at(now)
         account = self.broker.account()

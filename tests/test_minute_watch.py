@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
-from typing import Any
 
 from bot.market.calendar import NEW_YORK
 from bot.minute_watch import MinuteWatch
-from strategies.bars import MinuteBar
+from strategies.bars import DailyBar, MinuteBar
 
 OPEN = datetime(2023, 12, 13, 9, 30, tzinfo=NEW_YORK)
 DAY = OPEN.date()
@@ -20,16 +19,19 @@ def minute(index: int, close: float) -> MinuteBar:
 class Tape:
     """A broker's minute bars as a test sets them, and the windows it was asked for."""
 
-    def __init__(self) -> None:
-        self.bars: list[MinuteBar] = []
-        self.asked: list[tuple[datetime, datetime]] = []
-
     def minute_bars(self, symbol: str, start: datetime, end: datetime) -> list[MinuteBar]:
         self.asked.append((start, end))
         return [b for b in self.bars if start <= b.start <= end]
 
-    def daily_bars(self, symbol: str, start: date, end: date) -> list[Any]:
-        return []
+    def __init__(self) -> None:
+        self.bars: list[MinuteBar] = []
+        self.asked: list[tuple[datetime, datetime]] = []
+        self.daily: list[DailyBar] = []
+        self.daily_asked = 0
+
+    def daily_bars(self, symbol: str, start: date, end: date) -> list[DailyBar]:
+        self.daily_asked += 1
+        return [b for b in self.daily if start <= b.session <= end]
 
 
 def test_each_look_asks_from_the_last_minute_it_has_and_refreshes_it() -> None:
@@ -46,3 +48,14 @@ def test_each_look_asks_from_the_last_minute_it_has_and_refreshes_it() -> None:
     tomorrow = OPEN + timedelta(days=1)
     assert watch.minutes(tomorrow.date(), tomorrow, tomorrow + timedelta(minutes=1)) == []
     assert tape.asked[-1][0] == tomorrow  # a new session starts from its open
+
+
+def test_the_daily_bars_before_the_session_are_kept_only_once_they_hold_the_previous_session() -> None:
+    tape = Tape()
+    watch = MinuteWatch(tape, "IWM", lambda day: day - timedelta(days=10))  # type: ignore[arg-type]
+    previous = date(2023, 12, 12)
+    tape.daily = [DailyBar(date(2023, 12, 11), 198, 198, 198, 198, 1.0)]  # the 12th's bar is not there yet
+    assert [b.session for b in watch.prior(previous)] == [date(2023, 12, 11)]
+    tape.daily.append(DailyBar(previous, 199, 199, 199, 199, 1.0))
+    assert [b.session for b in watch.prior(previous)] == [date(2023, 12, 11), previous]  # asked again
+    assert watch.prior(previous)[-1].session == previous and tape.daily_asked == 2  # now kept
