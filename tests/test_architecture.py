@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import subprocess
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -81,3 +82,12 @@ def test_the_checks_see_what_they_look_for() -> None:
     )
     assert ("os", "environ") in attributes(probe) and ("datetime", "now") in attributes(probe)
     assert "alpaca.trading" in imported(probe)
+
+
+def test_the_live_loop_does_not_load_the_exchange_calendar() -> None:
+    """exchange_calendars (about 8 MB) serves the backtest and the local exchange; `bot run` trades by the
+    broker's calendar, so loading it would only add to the idle footprint."""
+
+    probe = "import sys, bot.live, bot.cli; print('exchange_calendars' in sys.modules)"
+    loaded = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout
+    assert loaded.strip() == "False"

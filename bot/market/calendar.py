@@ -7,9 +7,6 @@ from datetime import date, datetime, time
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
-import exchange_calendars as xcals
-import pandas as pd
-
 NEW_YORK = ZoneInfo("America/New_York")
 REGULAR_OPEN = time(9, 30)
 REGULAR_CLOSE = time(16, 0)
@@ -28,6 +25,10 @@ class Session:
 
 @lru_cache(maxsize=1)
 def _nyse_closes() -> dict[date, datetime]:
+    # Imported here: exchange_calendars costs about 8 MB and 0.2 s, and the live loop only needs NEW_YORK.
+    import exchange_calendars as xcals
+    import pandas as pd
+
     calendar = xcals.get_calendar("XNYS", start="1990-01-02")
     closes: pd.Series = calendar.schedule["close"]
     return {
