@@ -21,7 +21,6 @@ from bot.errors import ConfigError
 from bot.ledger import Ledger
 from bot.live import (
     DEMO_DIR,
-    DEMO_FACT,
     demo_ledger_path,
     ledger_path,
     refuse_what_live_cannot_trade,
@@ -74,7 +73,7 @@ def _fresh_demo_ledger(path: Path) -> None:
     if path.is_file():
         ledger = Ledger(path)
         try:
-            is_demo = ledger.fact(DEMO_FACT) is not None or not ledger.orders()
+            is_demo = ledger.meta().demo or not ledger.orders()
         finally:
             ledger.close()
         if not is_demo:
@@ -82,7 +81,7 @@ def _fresh_demo_ledger(path: Path) -> None:
         for suffix in ("", "-wal", "-shm"):
             Path(f"{path}{suffix}").unlink(missing_ok=True)
     ledger = Ledger(path)
-    ledger.remember(DEMO_FACT, "true")
+    ledger.remember(demo=True)
     ledger.close()
 
 

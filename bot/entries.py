@@ -54,7 +54,7 @@ class Entries:
 
     def after_close(self, now: datetime, calendar: TradingCalendar, account: Account) -> None:
         due = plan.entry_due(now, calendar)
-        if due is None or self.ledger.fact(f"decided:{due[0].day}") is not None:
+        if due is None or self.ledger.decision(due[0].day) is not None:
             return
         closed, upcoming = due
         bars = [b for b in self.broker.daily_bars(self.params.symbol, self.history_from(closed.day), closed.day)
@@ -77,7 +77,7 @@ class Entries:
             self._buy(now, calendar, account, upcoming.day, price(bars[-1].close), tif, decision.reason.value)
             if tif is TimeInForce.DAY:
                 self.log.info("entry_type_switched", reason="opg_window_missed", time_in_force="day")
-        self.ledger.remember(f"decided:{closed.day}", decision.reason.value)
+        self.ledger.record_decision(closed.day, decision.reason.value)
 
     def retry(self, now: datetime, calendar: TradingCalendar, account: Account) -> None:
         """An entry for today's session that ended unfilled or was refused: retry it as the policy says."""
@@ -96,7 +96,7 @@ class Entries:
 
     def intraday(self, now: datetime, calendar: TradingCalendar, account: Account | None) -> None:
         session = calendar.current_or_next(now)
-        if session is None or now < session.opens_at + MINUTE or self.ledger.fact(f"decided:{session.day}"):
+        if session is None or now < session.opens_at + MINUTE or self.ledger.decision(session.day):
             return
         season = season_for(session.day, calendar.days, self.params)
         blocked = intraday_entry_block(session.day, self.params, traded_this_season=self.desk.season_entered(season))
@@ -114,7 +114,7 @@ class Entries:
         level = level_at(prior, len(prior), self.params)
         self._log_signal(session.day, "buy", reason.value, level, price=minutes[index].close)
         self._buy(now, calendar, account, session.day, price(minutes[index].close), TimeInForce.DAY, reason.value)
-        self.ledger.remember(f"decided:{session.day}", reason.value)
+        self.ledger.record_decision(session.day, reason.value)
 
     def _buy(
         self,

@@ -1,77 +1,44 @@
-"""The ledger: orders, fills and daily P&L snapshots in SQLite (WAL), each written once.
+"""The ledger: orders, fills, daily P&L snapshots and what the run remembers, in SQLite (WAL), each written once.
 
 Every write is one transaction; a crash leaves either the whole row or nothing. Fills are keyed by
-(client_order_id, cumulative quantity), so recording the same fill twice is a no-op.
+(client_order_id, cumulative quantity), so recording the same fill twice is a no-op. The rows are read once
+when the ledger opens and kept in memory as frozen values, updated after each committed write: the loop asks
+for them several times a pass, and only this process writes them while it holds the instance lock.
 """
 
 from __future__ import annotations
 
 import os
 import sqlite3
+from bisect import insort
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import date, datetime
+from dataclasses import replace
+from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
 from bot.errors import ConfigError
-from bot.ledger_records import FillRecord, OrderRecord, OutsideChange, Snapshot
+from bot.ledger_records import FillRecord, LedgerMeta, OrderRecord, OutsideChange, Snapshot
+from bot.ledger_schema import create_or_upgrade, insert, select_all
+from bot.market.dividends import Dividend, Dividends
 
-__all__ = ["LEDGER_FILE", "FillRecord", "Ledger", "OrderRecord", "OutsideChange", "Snapshot"]
+__all__ = ["LEDGER_FILE", "FillRecord", "Ledger", "LedgerMeta", "OrderRecord", "OutsideChange", "Snapshot"]
 
 LEDGER_FILE = "ledger.sqlite"  # in BOT_DATA_DIR
+ORDER_UPDATE = (
+    "(client_order_id) DO UPDATE SET broker_order_id=excluded.broker_order_id, status=excluded.status, "
+    "filled_qty=excluded.filled_qty, updated_at=excluded.updated_at"
+)
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS orders (
-    client_order_id TEXT PRIMARY KEY,
-    broker_order_id TEXT NOT NULL,
-    symbol TEXT NOT NULL,
-    side TEXT NOT NULL,
-    intent TEXT NOT NULL,
-    season INTEGER NOT NULL,
-    qty TEXT NOT NULL,
-    time_in_force TEXT NOT NULL,
-    status TEXT NOT NULL,
-    filled_qty TEXT NOT NULL,
-    reason TEXT NOT NULL,
-    submitted_at TEXT NOT NULL,
-    updated_at TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS fills (
-    client_order_id TEXT NOT NULL,
-    cum_qty TEXT NOT NULL,
-    symbol TEXT NOT NULL,
-    side TEXT NOT NULL,
-    intent TEXT NOT NULL,
-    season INTEGER NOT NULL,
-    qty TEXT NOT NULL,
-    price TEXT NOT NULL,
-    filled_at TEXT NOT NULL,
-    session TEXT NOT NULL,
-    benchmark_price TEXT NOT NULL,
-    PRIMARY KEY (client_order_id, cum_qty)
-);
-CREATE TABLE IF NOT EXISTS snapshots (
-    session TEXT PRIMARY KEY,
-    equity TEXT NOT NULL,
-    position_qty TEXT NOT NULL,
-    position_value TEXT NOT NULL,
-    benchmark_value TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS facts (
-    key TEXT PRIMARY KEY,
-    value TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS outside_changes (
-    observed_at TEXT NOT NULL,
-    symbol TEXT NOT NULL,
-    season INTEGER NOT NULL,
-    broker_qty TEXT NOT NULL,
-    ledger_qty TEXT NOT NULL,
-    adopted_qty TEXT NOT NULL
-);
-"""
-MIGRATIONS = ("ALTER TABLE orders ADD COLUMN rejection TEXT NOT NULL DEFAULT ''",)
+
+def _fill_order(fill: FillRecord) -> tuple[str, str, str]:
+    """The order fills are read in (as the table's text columns sort)."""
+    return fill.filled_at.isoformat(), fill.client_order_id, str(fill.cum_qty)
+
+
+def _order_order(order: OrderRecord) -> tuple[str, str]:
+    return order.submitted_at.isoformat(), order.client_order_id
 
 
 class Ledger:
@@ -85,22 +52,40 @@ class Ledger:
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=FULL")
             self._db.execute("PRAGMA busy_timeout=5000")
-            self._create()
+            with self._transaction():
+                create_or_upgrade(self._db)
+            self._load()
         except sqlite3.DatabaseError as exc:
             raise ConfigError(
                 f"{path} is not a readable ledger ({exc}); rebuild it from the broker with `bot reconcile "
                 "--rebuild` (the broken file is kept aside)"
             ) from None
+        self.version = 0  # counts the writes that changed something: derived views recompute only then
 
-    def _create(self) -> None:
-        with self._transaction():
-            for statement in SCHEMA.split(";"):
-                if statement.strip():
-                    self._db.execute(statement)
-            columns = {row[1] for row in self._db.execute("PRAGMA table_info(orders)")}
-            if "rejection" not in columns:
-                for migration in MIGRATIONS:
-                    self._db.execute(migration)
+    def _load(self) -> None:
+        db = self._db
+        self._orders = {o.client_order_id: o for o in select_all(db, OrderRecord, "orders")}
+        self._fills = sorted(select_all(db, FillRecord, "fills"), key=_fill_order)
+        self._fill_keys = {(f.client_order_id, str(f.cum_qty)) for f in self._fills}
+        self._outside = select_all(db, OutsideChange, "outside_changes", order="observed_at, rowid")
+        self._snapshots = {s.session: s for s in select_all(db, Snapshot, "snapshots")}
+        self._decisions = {date.fromisoformat(d): r for d, r in db.execute("SELECT session, reason FROM decisions")}
+        rows = db.execute("SELECT symbol, ex_date, amount FROM dividends").fetchall()
+        self._dividends = {(s, date.fromisoformat(d)): Decimal(a) for s, d, a in rows}
+        self._meta = self._read_meta()
+
+    def _read_meta(self) -> LedgerMeta:
+        row = self._db.execute(
+            "SELECT start_equity, first_session, account_id, account_url, demo FROM meta WHERE id = 1"
+        ).fetchone()
+        start_equity, first_session, account_id, account_url, demo = row
+        return LedgerMeta(
+            start_equity=Decimal(start_equity) if start_equity is not None else None,
+            first_session=date.fromisoformat(first_session) if first_session is not None else None,
+            account_id=account_id,
+            account_url=account_url,
+            demo=bool(demo),
+        )
 
     def close(self) -> None:
         self._db.close()
@@ -118,166 +103,147 @@ class Ledger:
     # Orders
 
     def upsert_order(self, order: OrderRecord) -> bool:
-        """Insert or update an order; True when anything changed."""
+        """Insert or update an order's status, filled quantity and broker id; True when anything changed."""
+        known = self._orders.get(order.client_order_id)
+        if known is not None and (known.status, str(known.filled_qty), known.broker_order_id) == (
+            order.status,
+            str(order.filled_qty),
+            order.broker_order_id,
+        ):
+            return False
         with self._transaction():
-            row = self._db.execute(
-                "SELECT status, filled_qty, broker_order_id FROM orders WHERE client_order_id = ?",
-                (order.client_order_id,),
-            ).fetchone()
-            if row == (order.status, str(order.filled_qty), order.broker_order_id):
-                return False
-            self._db.execute(
-                "INSERT INTO orders VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT(client_order_id) DO UPDATE SET "
-                "broker_order_id=excluded.broker_order_id, status=excluded.status, "
-                "filled_qty=excluded.filled_qty, updated_at=excluded.updated_at",
-                (
-                    order.client_order_id,
-                    order.broker_order_id,
-                    order.symbol,
-                    order.side,
-                    order.intent,
-                    order.season,
-                    str(order.qty),
-                    order.time_in_force,
-                    order.status,
-                    str(order.filled_qty),
-                    order.reason,
-                    order.submitted_at.isoformat(),
-                    order.updated_at.isoformat(),
-                    order.rejection,
-                ),
+            insert(self._db, "orders", order, on_conflict=ORDER_UPDATE)
+        self._orders[order.client_order_id] = (
+            order
+            if known is None
+            else replace(
+                known,
+                broker_order_id=order.broker_order_id,
+                status=order.status,
+                filled_qty=order.filled_qty,
+                updated_at=order.updated_at,
             )
-            return True
+        )
+        self.version += 1
+        return True
 
     def orders(self) -> list[OrderRecord]:
-        rows = self._db.execute("SELECT * FROM orders ORDER BY submitted_at, client_order_id").fetchall()
-        return [
-            OrderRecord(
-                r[0],
-                r[1],
-                r[2],
-                r[3],
-                r[4],
-                int(r[5]),
-                Decimal(r[6]),
-                r[7],
-                r[8],
-                Decimal(r[9]),
-                r[10],
-                datetime.fromisoformat(r[11]),
-                datetime.fromisoformat(r[12]),
-                r[13],
-            )
-            for r in rows
-        ]
+        return sorted(self._orders.values(), key=_order_order)
 
     # Changes made outside the bot
 
     def add_outside_change(self, change: OutsideChange) -> None:
         with self._transaction():
-            self._db.execute(
-                "INSERT INTO outside_changes VALUES (?,?,?,?,?,?)",
-                (
-                    change.observed_at.isoformat(),
-                    change.symbol,
-                    change.season,
-                    str(change.broker_qty),
-                    str(change.ledger_qty),
-                    str(change.adopted_qty),
-                ),
-            )
+            insert(self._db, "outside_changes", change)
+        self._outside.append(change)
+        self._outside.sort(key=lambda c: c.observed_at.isoformat())  # stable: equal times keep their order
+        self.version += 1
 
     def outside_changes(self) -> list[OutsideChange]:
-        rows = self._db.execute("SELECT * FROM outside_changes ORDER BY observed_at, rowid").fetchall()
-        return [
-            OutsideChange(datetime.fromisoformat(r[0]), r[1], int(r[2]), Decimal(r[3]), Decimal(r[4]), Decimal(r[5]))
-            for r in rows
-        ]
+        return list(self._outside)
 
     # Fills
 
     def add_fill(self, fill: FillRecord) -> bool:
         """Record a fill once; False when it was already there."""
+        key = (fill.client_order_id, str(fill.cum_qty))
+        if key in self._fill_keys:
+            return False
         with self._transaction():
-            cursor = self._db.execute(
-                "INSERT OR IGNORE INTO fills VALUES (?,?,?,?,?,?,?,?,?,?,?)",
-                (
-                    fill.client_order_id,
-                    str(fill.cum_qty),
-                    fill.symbol,
-                    fill.side,
-                    fill.intent,
-                    fill.season,
-                    str(fill.qty),
-                    str(fill.price),
-                    fill.filled_at.isoformat(),
-                    fill.session.isoformat(),
-                    str(fill.benchmark_price),
-                ),
-            )
-            return cursor.rowcount == 1
+            written = insert(self._db, "fills", fill)
+        if written != 1:
+            return False
+        self._fill_keys.add(key)
+        insort(self._fills, fill, key=_fill_order)
+        self.version += 1
+        return True
 
     def fills(self) -> list[FillRecord]:
-        rows = self._db.execute("SELECT * FROM fills ORDER BY filled_at, client_order_id, cum_qty").fetchall()
-        return [
-            FillRecord(
-                r[0],
-                Decimal(r[1]),
-                r[2],
-                r[3],
-                r[4],
-                int(r[5]),
-                Decimal(r[6]),
-                Decimal(r[7]),
-                datetime.fromisoformat(r[8]),
-                date.fromisoformat(r[9]),
-                Decimal(r[10]),
-            )
-            for r in rows
-        ]
+        return list(self._fills)
 
     def filled_qty(self, client_order_id: str) -> Decimal:
-        row = self._db.execute(
-            "SELECT COALESCE(SUM(CAST(qty AS REAL)), 0) FROM fills WHERE client_order_id = ?", (client_order_id,)
-        ).fetchone()
-        return Decimal(str(row[0])).normalize()
+        """The quantity the order's recorded fills add up to (a Decimal sum: no rounding of share counts)."""
+        return sum((f.qty for f in self._fills if f.client_order_id == client_order_id), Decimal(0)).normalize()
 
     # Snapshots
 
     def add_snapshot(self, snapshot: Snapshot) -> bool:
+        if snapshot.session in self._snapshots:
+            return False
         with self._transaction():
-            cursor = self._db.execute(
-                "INSERT OR IGNORE INTO snapshots VALUES (?,?,?,?,?)",
-                (
-                    snapshot.session.isoformat(),
-                    str(snapshot.equity),
-                    str(snapshot.position_qty),
-                    str(snapshot.position_value),
-                    str(snapshot.benchmark_value),
-                ),
-            )
-            return cursor.rowcount == 1
+            written = insert(self._db, "snapshots", snapshot)
+        if written != 1:
+            return False
+        self._snapshots[snapshot.session] = snapshot
+        self.version += 1
+        return True
 
     def snapshots(self) -> list[Snapshot]:
-        rows = self._db.execute("SELECT * FROM snapshots ORDER BY session").fetchall()
-        return [
-            Snapshot(date.fromisoformat(r[0]), Decimal(r[1]), Decimal(r[2]), Decimal(r[3]), Decimal(r[4])) for r in rows
-        ]
+        return [self._snapshots[day] for day in sorted(self._snapshots)]
 
     def has_snapshot(self, session: date) -> bool:
-        row = self._db.execute("SELECT 1 FROM snapshots WHERE session = ?", (session.isoformat(),)).fetchone()
-        return row is not None
+        return session in self._snapshots
 
-    # Facts: small values the loop must remember across restarts.
+    # What the run remembers: each value written once.
 
-    def fact(self, key: str) -> str | None:
-        row = self._db.execute("SELECT value FROM facts WHERE key = ?", (key,)).fetchone()
-        return str(row[0]) if row else None
+    def meta(self) -> LedgerMeta:
+        return self._meta
 
-    def facts_starting(self, prefix: str) -> dict[str, str]:
-        rows = self._db.execute("SELECT key, value FROM facts WHERE key LIKE ? ORDER BY key", (f"{prefix}%",))
-        return {str(k): str(v) for k, v in rows.fetchall()}
-
-    def remember(self, key: str, value: str) -> None:
+    def remember(
+        self,
+        *,
+        start_equity: Decimal | None = None,
+        first_session: date | None = None,
+        account_id: str | None = None,
+        account_url: str | None = None,
+        demo: bool = False,
+    ) -> None:
+        """Write the given values where none is stored yet; a stored value is never replaced."""
+        given = {
+            "start_equity": start_equity,
+            "first_session": first_session,
+            "account_id": account_id,
+            "account_url": account_url,
+        }
+        new = {name: value for name, value in given.items() if value is not None and getattr(self._meta, name) is None}
+        if not new and (not demo or self._meta.demo):
+            return
         with self._transaction():
-            self._db.execute("INSERT OR IGNORE INTO facts VALUES (?, ?)", (key, value))
+            for name, value in new.items():  # names from the fixed list above, values bound
+                text = value.isoformat() if isinstance(value, date) else str(value)
+                self._db.execute(f"UPDATE meta SET {name} = ? WHERE id = 1 AND {name} IS NULL", (text,))
+            if demo:
+                self._db.execute("UPDATE meta SET demo = 1 WHERE id = 1")
+        self._meta = self._read_meta()
+        self.version += 1
+
+    def decision(self, session: date) -> str | None:
+        """Why the rule decided as it did after ``session``'s close (or in it, intraday), if it has."""
+        return self._decisions.get(session)
+
+    def decisions(self) -> dict[date, str]:
+        return dict(sorted(self._decisions.items()))
+
+    def record_decision(self, session: date, reason: str) -> None:
+        if session in self._decisions:
+            return
+        with self._transaction():
+            self._db.execute("INSERT OR IGNORE INTO decisions VALUES (?, ?)", (session.isoformat(), reason))
+        self._decisions[session] = reason
+        self.version += 1
+
+    def record_dividend(self, symbol: str, ex_date: date, amount: Decimal) -> None:
+        if (symbol, ex_date) in self._dividends:
+            return
+        with self._transaction():
+            self._db.execute(
+                "INSERT OR IGNORE INTO dividends VALUES (?, ?, ?)", (symbol, ex_date.isoformat(), str(amount))
+            )
+        self._dividends[(symbol, ex_date)] = amount
+        self.version += 1
+
+    def dividends(self) -> Dividends:
+        found: dict[str, list[Dividend]] = {}
+        for (symbol, ex_date), amount in sorted(self._dividends.items()):
+            found.setdefault(symbol, []).append(Dividend(ex_date, amount))
+        return {symbol: tuple(rows) for symbol, rows in found.items()}

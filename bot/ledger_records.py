@@ -59,3 +59,14 @@ class Snapshot:
     position_qty: Decimal
     position_value: Decimal
     benchmark_value: Decimal
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LedgerMeta:
+    """What the ledger remembers once about its run: each field is written the first time it is known."""
+
+    start_equity: Decimal | None = None  # the account's equity when the bot first ran
+    first_session: date | None = None  # the first session the bot scores
+    account_id: str | None = None  # the broker account the ledger belongs to
+    account_url: str | None = None
+    demo: bool = False  # written by `bot demo` against the local exchange

@@ -27,7 +27,6 @@ from bot.vs_backtest import comparison_json, render_comparison, replay_against_l
 from bot.watch.wiring import Watch
 
 DEMO_DIR = "demo"
-DEMO_FACT = "demo"
 TRADABLE_ACCOUNT_STATUSES = frozenset({"ACTIVE"})
 
 
@@ -43,16 +42,16 @@ def demo_ledger_path(settings: Settings) -> Path:
 def claim_ledger(ledger: Ledger, account_id: str, settings: Settings, *, demo: bool) -> None:
     """A ledger belongs to one account (and the demo's to the demo): refuse anyone else's, naming both."""
     where = f"the ledger in BOT_DATA_DIR={ledger.path.parent}"
-    if ledger.fact(DEMO_FACT) is not None and not demo:
+    meta = ledger.meta()
+    if meta.demo and not demo:
         raise ConfigError(f"{where} is the demo's; point BOT_DATA_DIR at another directory for a real account")
-    owner, owner_url = ledger.fact("account_id"), ledger.fact("account_url")
+    owner, owner_url = meta.account_id, meta.account_url
     if owner is not None and owner != account_id:
         raise ConfigError(
             f"{where} belongs to account {owner} at {owner_url}, not to account {account_id} at "
             f"{settings.alpaca.base_url}; point BOT_DATA_DIR at another directory for this account"
         )
-    ledger.remember("account_id", account_id)
-    ledger.remember("account_url", settings.alpaca.base_url)
+    ledger.remember(account_id=account_id, account_url=settings.alpaca.base_url)
 
 
 def add_run_arguments(parser: argparse.ArgumentParser) -> None:
@@ -193,11 +192,11 @@ def report_command(args: argparse.Namespace, settings: Settings) -> int:
         )
     ledger = Ledger(path)
     try:
-        is_demo = ledger.fact(DEMO_FACT) is not None
+        is_demo = ledger.meta().demo
         if is_demo != args.demo:
             which = "the demo's; add --demo" if is_demo else "a real account's; drop --demo"
             raise ConfigError(f"the ledger at {path} is {which}")
-        owner_url = ledger.fact("account_url")
+        owner_url = ledger.meta().account_url
         if not is_demo and owner_url is not None and owner_url != settings.alpaca.base_url:
             raise ConfigError(
                 f"the ledger at {path} was written against {owner_url}, not APCA_API_BASE_URL="

@@ -83,7 +83,7 @@ class OrderDesk:
             blocked_by=account.blocked_by,
             season_entered=current is not None
             and self.season_entered(season_for(current.day, calendar.days, self.params)),
-            decided=frozenset(d for d in nearby if self.ledger.fact(f"decided:{d}") is not None),
+            decided=frozenset(d for d in nearby if self.ledger.decision(d) is not None),
             equity=account.equity,
             broker_qty=broker_long,
         )

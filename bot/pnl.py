@@ -11,14 +11,12 @@ from bot.broker.base import Broker
 from bot.errors import BrokerError
 from bot.ledger import Ledger, Snapshot
 from bot.market import venue
-from bot.market.dividends import Dividend, Dividends
+from bot.market.dividends import Dividends
 from bot.money import cents, pct, price
 from bot.round_trips import OpenTrade, closed_round_trips, holdings_at
 from bot.scoring import claim_holds, trip_with_dividends
 from bot.season_calendar import TradingCalendar
 from strategies.params import BreakoutParams
-
-DIVIDEND_FACT = "dividend:"
 
 
 def _settled_session(now: datetime, calendar: TradingCalendar) -> Any:
@@ -42,12 +40,12 @@ def take_snapshot(
     closed = _settled_session(now, calendar)
     if closed is None or ledger.has_snapshot(closed.day):
         return
-    first = ledger.fact("first_session")
+    first = ledger.meta().first_session
     if first is None:
         # Sessions that closed before the bot first ran are not ours to score.
-        ledger.remember("first_session", (calendar.next_after(closed.day) or closed).day.isoformat())
+        ledger.remember(first_session=(calendar.next_after(closed.day) or closed).day)
         return
-    if closed.day < date.fromisoformat(first):
+    if closed.day < first:
         return
     symbol_bars = [b for b in broker.daily_bars(params.symbol, closed.day, closed.day) if b.session == closed.day]
     benchmark_bars = [b for b in broker.daily_bars(params.benchmark, closed.day, closed.day) if b.session == closed.day]
@@ -57,7 +55,7 @@ def take_snapshot(
         return
     close, benchmark_close = price(symbol_bars[-1].close), price(benchmark_bars[-1].close)
     held, cash_flow = holdings_at(ledger, params.symbol, closed.closes_at)
-    start_equity = Decimal(ledger.fact("start_equity") or "0")
+    start_equity = ledger.meta().start_equity or Decimal(0)
     equity = start_equity + cash_flow + held * close
     benchmark_value = Decimal(0)
     if trade is not None and held > 0:
@@ -96,15 +94,11 @@ def record_dividends(ledger: Ledger, broker: Broker, params: BreakoutParams, fir
     found = broker.cash_dividends([params.symbol, params.benchmark], first, last)
     for symbol, dividends in found.items():
         for dividend in dividends:
-            ledger.remember(f"{DIVIDEND_FACT}{symbol}:{dividend.ex_date.isoformat()}", str(dividend.amount))
+            ledger.record_dividend(symbol, dividend.ex_date, dividend.amount)
 
 
 def ledger_dividends(ledger: Ledger) -> Dividends:
-    found: dict[str, list[Dividend]] = {}
-    for key, amount in ledger.facts_starting(DIVIDEND_FACT).items():
-        symbol, ex_date = key.removeprefix(DIVIDEND_FACT).rsplit(":", 1)
-        found.setdefault(symbol, []).append(Dividend(date.fromisoformat(ex_date), Decimal(amount)))
-    return {symbol: tuple(sorted(rows, key=lambda d: d.ex_date)) for symbol, rows in found.items()}
+    return ledger.dividends()
 
 
 def log_trade_closed(ledger: Ledger, broker: Broker, params: BreakoutParams, season: int, log: Any) -> None:

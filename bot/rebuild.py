@@ -70,8 +70,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
             desk.follow_open_orders(now, calendar)
             fills = ledger.fills()
             spent = sum((f.qty * f.price * (1 if f.side == "buy" else -1) for f in fills), Decimal(0))
-            ledger.remember("start_equity", str(account.cash + spent))
-            ledger.remember("first_session", (fills[0].session if fills else now.date()).isoformat())
+            ledger.remember(start_equity=account.cash + spent, first_session=fills[0].session if fills else now.date())
         finally:
             ledger.close()
     log.info("ledger_rebuilt", orders=len(orders), fills=len(fills), previous_ledger=str(kept) if kept else None)

@@ -20,8 +20,7 @@ def reconcile(
     desk: OrderDesk, now: datetime, calendar: TradingCalendar, account: Account, trade: OpenTrade | None, log: Any
 ) -> None:
     ledger, params, broker = desk.ledger, desk.params, desk.broker
-    if ledger.fact("start_equity") is None:
-        ledger.remember("start_equity", str(account.equity))
+    ledger.remember(start_equity=account.equity)
     season = season_of(now.astimezone(NEW_YORK).date(), calendar.days)
     known = {o.client_order_id for o in ledger.orders()}
     adopted = 0

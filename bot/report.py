@@ -34,7 +34,7 @@ def ledger_scorecard(ledger: Ledger, params: BreakoutParams) -> Scorecard:
                 season=still_open.season,
             )
         )
-    start = Decimal(ledger.fact("start_equity") or "0")
+    start = ledger.meta().start_equity or Decimal(0)
     equity = [s.equity for s in snapshots]
     card = Scorecard(
         symbol=params.symbol,

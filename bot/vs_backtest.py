@@ -92,7 +92,7 @@ def differing_decisions(live: Mapping[date, str], replay: Sequence[Decision]) ->
 
 
 def live_decisions(ledger: Ledger) -> dict[date, str]:
-    return {date.fromisoformat(k.removeprefix("decided:")): v for k, v in ledger.facts_starting("decided:").items()}
+    return ledger.decisions()
 
 
 def comparison_json(fills: Sequence[FillComparison], decisions: Sequence[dict[str, str]]) -> dict[str, Any]:
@@ -145,14 +145,13 @@ def replay_against_ledger(ledger: Ledger, settings: Any) -> tuple[list[FillCompa
     from bot.broker.alpaca import AlpacaBroker
     from bot.errors import ConfigError
 
-    first = ledger.fact("first_session")
-    if first is None:
+    start = ledger.meta().first_session
+    if start is None:
         raise ConfigError(f"the ledger at {ledger.path} has no scored session yet; nothing to compare")
     params = settings.strategy.params()
     today = AlpacaBroker(settings).clock().now.date()
-    start = date.fromisoformat(first)
     frames = download_daily_frames(settings, [params.symbol, params.benchmark], start=start, end=today)
-    cash = Decimal(ledger.fact("start_equity") or "100000")
+    cash = ledger.meta().start_equity or Decimal(100000)
     result = run_backtest(frames, params, cash=cash, start=start, end=today)
     fills = compare_fills(live_fills_by_order(ledger.fills()), result.fills)
     return fills, differing_decisions(live_decisions(ledger), result.decisions)

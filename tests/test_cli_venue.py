@@ -53,14 +53,13 @@ def test_run_refuses_the_demos_ledger_and_another_accounts(tmp_path: Path, excha
     ledger_file = tmp_path / "data" / "ledger.sqlite"
     ledger_file.parent.mkdir(parents=True)
     demo = Ledger(ledger_file)
-    demo.remember("demo", "true")
+    demo.remember(demo=True)
     demo.close()
     refused = run_bot("run", "--once", env=env)
     assert refused.returncode == 2 and "is the demo's" in refused.stderr and "BOT_DATA_DIR" in refused.stderr
     ledger_file.unlink()
     other = Ledger(ledger_file)
-    other.remember("account_id", "11111111-2222-3333-4444-555555555555")
-    other.remember("account_url", "https://paper-api.alpaca.markets")
+    other.remember(account_id="11111111-2222-3333-4444-555555555555", account_url="https://paper-api.alpaca.markets")
     other.close()
     refused = run_bot("run", "--once", env=env)
     assert refused.returncode == 2
@@ -166,7 +165,7 @@ def test_a_corrupt_ledger_is_rebuilt_from_the_broker_and_the_season_ends_as_the_
         assert list(h.data_dir.glob("ledger.sqlite.replaced-*"))  # the broken file is kept, not deleted
         second = h.trader()
         assert [(f.client_order_id, f.qty, f.price, f.benchmark_price) for f in second.ledger.fills()] == before
-        assert Decimal(second.ledger.fact("start_equity") or "0") == 100000
+        assert second.ledger.meta().start_equity == 100000
         h.run(second, start=date(2024, 3, 4))
         orders = sorted(o.client_order_id for o in h.orders())
         live = scorecard_json(ledger_scorecard(second.ledger, second.params))

@@ -121,7 +121,7 @@ def test_one_bad_answer_is_refused_and_changes_nothing(tmp_path: Path, case: str
     assert [o.client_order_id for o in orders] == ["brk-IWM-2024-entry-1"]  # no extra order, no duplicate
     ledger_fills = sorted((f.qty, f.price) for f in trader.ledger.fills())
     assert ledger_fills == exchange_fills and sum(q for q, _ in ledger_fills) == position > 0
-    assert trader.ledger.fact("start_equity") == "100000"
+    assert trader.ledger.meta().start_equity == Decimal(100000)
     assert all(o.qty == o.filled_qty == position for o in trader.ledger.orders())
 
 

@@ -21,7 +21,6 @@ from bot.round_trips import bot_held, live_orders
 from bot.score_output import scorecard_json
 from strategies.params import BreakoutParams
 
-DECIDED = "decided:"
 RECENT_EVENTS = 12
 
 
@@ -36,8 +35,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def _recent(ledger: Ledger) -> list[dict[str, str]]:
     """The last decisions, orders and fills, newest first."""
     events = [
-        {"at": key.removeprefix(DECIDED), "what": "decision", "detail": reason}
-        for key, reason in ledger.facts_starting(DECIDED).items()
+        {"at": day.isoformat(), "what": "decision", "detail": reason} for day, reason in ledger.decisions().items()
     ]
     for order in ledger.orders():
         rejected = f", refused ({order.rejection})" if order.rejection else ""
@@ -57,12 +55,12 @@ def _recent(ledger: Ledger) -> list[dict[str, str]]:
 
 
 def ledger_status(ledger: Ledger, params: BreakoutParams) -> dict[str, Any]:
-    decisions = ledger.facts_starting(DECIDED)
+    decisions = ledger.decisions()
     last = max(decisions) if decisions else None
     live = live_orders(ledger)
     return {
         "position_qty": str(bot_held(ledger, params.symbol)),
-        "last_decision": {"session": last.removeprefix(DECIDED), "reason": decisions[last]} if last else None,
+        "last_decision": {"session": last.isoformat(), "reason": decisions[last]} if last else None,
         "open_orders": [
             {
                 "client_order_id": o.client_order_id,
