@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
+from weakref import WeakKeyDictionary
 
 from bot.engine.policy import FINAL
 from bot.ledger import FillRecord, Ledger, OrderRecord
@@ -26,35 +27,49 @@ class OpenTrade:
     planned_exit: date
 
 
-def _quantity(fills: list[FillRecord]) -> Decimal:
+def _quantity(fills: Sequence[FillRecord]) -> Decimal:
     return sum((f.qty for f in fills), Decimal(0))
 
 
-def average_price(fills: list[FillRecord]) -> Decimal:
+def average_price(fills: Sequence[FillRecord]) -> Decimal:
     return price(sum((f.qty * f.price for f in fills), Decimal(0)) / _quantity(fills))
 
 
-def average_benchmark_price(fills: list[FillRecord]) -> Decimal:
+def average_benchmark_price(fills: Sequence[FillRecord]) -> Decimal:
     return price(sum((f.qty * f.benchmark_price for f in fills), Decimal(0)) / _quantity(fills))
 
 
-def _by_season(ledger: Ledger, symbol: str) -> dict[int, tuple[list[FillRecord], list[FillRecord]]]:
-    """Entry and exit fills of each season, in the order they happened."""
+Seasons = dict[int, tuple[tuple[FillRecord, ...], tuple[FillRecord, ...]]]
+_FOLDS: WeakKeyDictionary[Ledger, tuple[int, str, Seasons, dict[int, Decimal]]] = WeakKeyDictionary()
+
+
+def _fold(ledger: Ledger, symbol: str) -> tuple[Seasons, dict[int, Decimal]]:
+    """Entry and exit fills of each season in the order they happened, and the shares adopted from outside
+    changes (negative: sold outside the bot); folded again only after the ledger has changed."""
+    known = _FOLDS.get(ledger)
+    if known is not None and known[:2] == (ledger.version, symbol):
+        return known[2], known[3]
     seasons: dict[int, tuple[list[FillRecord], list[FillRecord]]] = {}
     for fill in ledger.fills():
         if fill.symbol == symbol:
             entries, exits = seasons.setdefault(fill.season, ([], []))
             (entries if fill.intent == Intent.ENTRY.value else exits).append(fill)
-    return dict(sorted(seasons.items()))
-
-
-def adopted_outside(ledger: Ledger, symbol: str) -> dict[int, Decimal]:
-    """Per season, the shares sold outside the bot that the bot adopted (negative)."""
+    folded = {season: (tuple(entries), tuple(exits)) for season, (entries, exits) in sorted(seasons.items())}
     adopted: dict[int, Decimal] = {}
     for change in ledger.outside_changes():
         if change.symbol == symbol:
             adopted[change.season] = adopted.get(change.season, Decimal(0)) + change.adopted_qty
-    return adopted
+    _FOLDS[ledger] = (ledger.version, symbol, folded, adopted)
+    return folded, adopted
+
+
+def _by_season(ledger: Ledger, symbol: str) -> Seasons:
+    return _fold(ledger, symbol)[0]
+
+
+def adopted_outside(ledger: Ledger, symbol: str) -> dict[int, Decimal]:
+    """Per season, the shares sold outside the bot that the bot adopted (negative)."""
+    return dict(_fold(ledger, symbol)[1])
 
 
 def open_trade(ledger: Ledger, params: BreakoutParams, sessions: Sequence[date]) -> OpenTrade | None:
@@ -75,7 +90,7 @@ def open_trade(ledger: Ledger, params: BreakoutParams, sessions: Sequence[date])
 
 
 def season_traded(ledger: Ledger, params: BreakoutParams, season: int) -> bool:
-    return bool(_by_season(ledger, params.symbol).get(season, ([], []))[0])
+    return bool(_by_season(ledger, params.symbol).get(season, ((), ()))[0])
 
 
 def closed_round_trips(ledger: Ledger, params: BreakoutParams) -> list[tuple[int, RoundTrip]]:
