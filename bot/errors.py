@@ -25,6 +25,20 @@ class RejectionKind(StrEnum):
     OTHER = "other"  # permanent for that intent and session
 
 
+def rejection_kind(status: int | None, message: str) -> RejectionKind:
+    """What kind of refusal Alpaca's answer to an order is, from its status and message."""
+    text = message.lower()
+    if "orders must be submitted" in text:
+        return RejectionKind.CUTOFF
+    if "insufficient buying power" in text:
+        return RejectionKind.FUNDS
+    if "insufficient qty" in text:
+        return RejectionKind.QUANTITY
+    if status == 403 and ("blocked" in text or "suspend" in text):
+        return RejectionKind.BLOCKED
+    return RejectionKind.OTHER
+
+
 class BotError(Exception):
     exit_code = 1
 

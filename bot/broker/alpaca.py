@@ -37,7 +37,6 @@ from bot.broker.alpaca_transport import (
     log_retry,
     none_if_not_found,
     parse_order,
-    rejection_kind,
 )
 from bot.broker.base import Account, Clock, Order, OrderRequest, Position, SessionTimes
 from bot.broker.bounded import RequestObserver, bound
@@ -51,7 +50,7 @@ from bot.broker.validate import (
     required_number,
 )
 from bot.config import Settings
-from bot.errors import BrokerDataInvalid, BrokerUnavailable, CredentialsRefused, OrderRejected
+from bot.errors import BrokerDataInvalid, BrokerUnavailable, CredentialsRefused, OrderRejected, rejection_kind
 from bot.logs import get_logger
 from bot.market.calendar import NEW_YORK
 

@@ -15,7 +15,6 @@ from tenacity.wait import wait_random_exponential
 
 from bot.broker.base import Order
 from bot.broker.validate import parse_time
-from bot.errors import RejectionKind
 from bot.logs import get_logger
 
 TRANSIENT_STATUSES = frozenset({429, 500, 502, 503, 504})
@@ -54,19 +53,6 @@ def error_code(exc: APIError) -> int | None:
         return int(exc.code)
     except (ValueError, KeyError, TypeError):
         return None
-
-
-def rejection_kind(status: int | None, message: str) -> RejectionKind:
-    text = message.lower()
-    if "orders must be submitted" in text:
-        return RejectionKind.CUTOFF
-    if "insufficient buying power" in text:
-        return RejectionKind.FUNDS
-    if "insufficient qty" in text:
-        return RejectionKind.QUANTITY
-    if status == 403 and ("blocked" in text or "suspend" in text):
-        return RejectionKind.BLOCKED
-    return RejectionKind.OTHER
 
 
 class SipRefused(Exception):
