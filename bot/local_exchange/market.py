@@ -9,7 +9,7 @@ A session in progress has a partial daily bar: the open so far, high and low so 
 from __future__ import annotations
 
 import random
-from bisect import bisect_right
+from bisect import bisect_left, bisect_right
 from dataclasses import replace
 from datetime import date, datetime, timedelta
 from enum import StrEnum
@@ -66,6 +66,7 @@ class ReplayMarket:
         self.sessions = [session_for(day) for day in days]
         self._days = days
         self._minute_cache: dict[tuple[str, date], list[MinuteBar]] = {}
+        self._stamps: dict[str, list[datetime]] = {}
 
     @property
     def symbols(self) -> list[str]:
@@ -80,7 +81,7 @@ class ReplayMarket:
 
     def calendar(self, start: date, end: date) -> list[Session]:
         """Sessions in the data, then the NYSE calendar beyond it (so bots can look up future exits)."""
-        in_data = [s for s in self.sessions if start <= s.day <= end]
+        in_data = self.sessions[bisect_left(self._days, start) : bisect_right(self._days, end)]
         last = self._days[-1]
         beyond = [session_for(day) for day in nyse_sessions(max(start, last + timedelta(days=1)), end)]
         return in_data + beyond
@@ -133,13 +134,16 @@ class ReplayMarket:
         return price_at(bar, session, (moment - session.opens_at) / MINUTE)
 
     def completed_daily(self, symbol: str, now: datetime, start: datetime, end: datetime) -> list[DailyBar]:
-        bars = []
-        for bar in self._bars.get(symbol, []):
+        bars = self._bars.get(symbol, [])
+        stamps = self._stamps.get(symbol)
+        if stamps is None:  # each bar's midnight stamp, computed once: the bars are sorted, so a range is a bisect
+            stamps = self._stamps[symbol] = [_daily_stamp(bar.session) for bar in bars]
+        found = []
+        for bar in bars[bisect_left(stamps, start) : bisect_right(stamps, end)]:
             session = self.session(bar.session)
-            stamp = _daily_stamp(bar.session)
-            if session and session.closes_at <= now and start <= stamp <= end:
-                bars.append(bar)
-        return bars
+            if session and session.closes_at <= now:
+                found.append(bar)
+        return found
 
     def daily(self, symbol: str, visible: datetime, start: datetime, end: datetime, feed: Feed) -> list[DailyBar]:
         """Daily bars stamped in [start, end] as the feed knows them at ``visible`` (today's bar partial)."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from functools import lru_cache
@@ -46,4 +47,10 @@ def session_for(day: date) -> Session:
 
 def nyse_sessions(start: date, end: date) -> list[date]:
     """NYSE trading days between ``start`` and ``end`` inclusive."""
-    return sorted(day for day in _nyse_closes() if start <= day <= end)
+    days = _nyse_days()
+    return days[bisect_left(days, start) : bisect_right(days, end)]
+
+
+@lru_cache(maxsize=1)
+def _nyse_days() -> list[date]:
+    return sorted(_nyse_closes())
