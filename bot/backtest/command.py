@@ -7,6 +7,7 @@ import json
 from datetime import date
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
@@ -21,6 +22,9 @@ from bot.market.dividends import Dividends, dividends_path, load_dividends
 from bot.market.scenarios import SCENARIO_NAMES, build_scenario, scenario_dividends
 from bot.score_output import render_table, scorecard_json, verdict_line
 from bot.scoring import with_dividends
+
+if TYPE_CHECKING:
+    from bot.local_exchange.faults import FaultSpec
 
 
 def iso_date(text: str) -> date:
@@ -52,6 +56,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.add_argument("--chart", type=Path, help="write a PNG of the hold")
     parser.add_argument("--by-season", action="store_true", help="one row per season, with a trade or without")
+    parser.add_argument(
+        "--engine",
+        choices=("replay", "live"),
+        default="replay",
+        help="replay: the event-driven backtest (default); live: the live loop's Trader pass for pass on the "
+        "local exchange's venue model in-process (slower; takes --faults)",
+    )
+    parser.add_argument(
+        "--faults",
+        help="with --engine live: order fates of Alpaca paper, e.g. opg_unfilled:0.2,auction_partial:0.1:fraction=0.5",
+    )
 
 
 def load_frames(args: argparse.Namespace, settings: Settings) -> dict[str, pd.DataFrame]:
@@ -86,22 +101,47 @@ def load_dividend_data(args: argparse.Namespace, settings: Settings) -> tuple[Di
     return download_dividends(settings, symbols, start=args.start, end=args.end), ["alpaca corporate actions"]
 
 
+def order_faults(args: argparse.Namespace) -> FaultSpec | None:
+    """--faults for the live engine: only what the venue does with orders applies in-process."""
+    if args.faults is None:
+        return None
+    from bot.local_exchange.faults import ORDER_KINDS, parse_faults  # the exchange package is slow to import
+
+    if args.engine != "live":
+        raise ConfigError("--faults needs --engine live (the replay engine fills every order as the auction prints)")
+    spec = parse_faults(args.faults)
+    other = sorted({rule.kind for rule in spec.rules} - ORDER_KINDS)
+    if other:
+        raise ConfigError(
+            f"--faults {args.faults}: {', '.join(other)} are HTTP faults, which the in-process engine has no HTTP "
+            f"for; allowed: {', '.join(sorted(ORDER_KINDS))}"
+        )
+    return spec
+
+
 def run(args: argparse.Namespace, settings: Settings) -> int:
     if args.start and args.end and args.end < args.start:
         raise ConfigError(f"--end {args.end} is before --start {args.start}")
+    faults = order_faults(args)
     frames = load_frames(args, settings)
     dividends, dividend_files = load_dividend_data(args, settings)
     params = settings.strategy.params()
     result = run_backtest(frames, params, cash=args.cash, start=args.start, end=args.end)
     if result.sessions == 0:
         raise DataError("no sessions of the data fall between --start and --end")
-    card = with_dividends(result.scorecard, dividends)
+    card, decisions = with_dividends(result.scorecard, dividends), result.decisions
+    if args.engine == "live":
+        from bot.backtest.cycle import run_cycle
+
+        cycle = run_cycle(frames, params, cash=args.cash, start=args.start, end=args.end, dividends=dividends,
+                          faults=faults, seed=args.seed)  # fmt: skip
+        card, decisions = cycle.scorecard, cycle.decisions
     if args.chart:
         write_hold_chart(card, args.chart)
     provenance = backtest_provenance(args, settings, frames, dividend_files)
-    why = no_trade_reason(result.decisions, params) if not card.trades else None
+    why = no_trade_reason(decisions, params) if not card.trades else None
     sessions = traded_sessions(frames, params) if args.by_season else []
-    seasons = season_rows(card, result.decisions, sessions, params, args.start, args.end) if args.by_season else None
+    seasons = season_rows(card, decisions, sessions, params, args.start, args.end) if args.by_season else None
     if args.json:
         by_season = {"by_season": seasons} if seasons is not None else {}
         print(json.dumps({**scorecard_json(card), "no_trade_reason": why, "provenance": provenance, **by_season}))

@@ -43,8 +43,14 @@ def backtest_provenance(
     else:
         source = {"kind": "alpaca", "data_url": settings.alpaca.data_url}
     redacted = settings.redacted()
+    engine = args.engine
+    fills = fill_model(settings.strategy.params(), frames)
+    if engine == "live":
+        fates = f"; order fates {args.faults}" if args.faults else "; every auction order filled in full"
+        fills = f"the live loop's own orders on the local exchange's venue model{fates}"
     return {
-        "fills": fill_model(settings.strategy.params(), frames),
+        "engine": engine,
+        "fills": fills,
         "version": __version__,
         "settings": {k: v for k, v in redacted.items() if k.startswith("STRATEGY_")},
         "data": {
@@ -79,7 +85,7 @@ def provenance_line(provenance: dict[str, Any]) -> str:
     return (
         f"From {data['kind']} {where} ({provenance['start'] or 'first'} to {provenance['end'] or 'last'} session); "
         f"dividends: {data['dividends'] if isinstance(data['dividends'], str) else ', '.join(data['dividends'])}; "
-        f"settings: {settings}; fills: {provenance['fills']}"
+        f"settings: {settings}; engine: {provenance['engine']}; fills: {provenance['fills']}"
     )
 
 

@@ -1,0 +1,103 @@
+"""The backtest's live engine: the live Trader, pass for pass, on the in-process venue, at the times it asks for.
+
+Nothing here decides anything: the Trader plans and sends orders exactly as `bot run` does, the local exchange's
+venue model (auctions, cut-offs, margin, and with a fault spec its unfilled or partial auctions) fills them, and
+the ledger records them. The clock moves to each wake time the Trader returns, so a replay steps only to the
+decision points and to the moments a working order can have changed.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Mapping, MutableMapping
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import structlog
+
+from bot.ledger import FillRecord, Ledger, OrderRecord
+from bot.local_exchange.book import Book
+from bot.local_exchange.clock import ManualClock
+from bot.local_exchange.faults import FaultSpec, FaultState
+from bot.local_exchange.in_process import SimulatedBroker
+from bot.local_exchange.market import ReplayMarket
+from bot.market import venue
+from bot.market.dividends import Dividends
+from bot.report import ledger_scorecard
+from bot.scoring import Scorecard
+from bot.trader import Trader
+from strategies.breakout import Action, Decision, Reason
+from strategies.params import BreakoutParams, Trigger
+
+STEP = timedelta(minutes=1)  # the least a replay moves between passes
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CycleResult:
+    scorecard: Scorecard
+    orders: tuple[OrderRecord, ...]
+    fills: tuple[FillRecord, ...]
+    decisions: tuple[Decision, ...]  # the entry decisions the ledger recorded, one per session decided
+    passes: int
+    requests: int  # what the Trader asked the venue, request for request as it would ask Alpaca
+
+
+def _silent(_logger: Any, _name: str, _event: MutableMapping[str, Any]) -> Mapping[str, Any]:
+    raise structlog.DropEvent
+
+
+def _decision(session: date, reason: str) -> Decision:
+    why = Reason(reason)
+    return Decision(Action.BUY if why is Reason.BREAKOUT_CONFIRMED else Action.HOLD, why, session)
+
+
+def run_cycle(
+    frames: dict[str, pd.DataFrame],
+    params: BreakoutParams,
+    *,
+    cash: Decimal,
+    start: date | None = None,
+    end: date | None = None,
+    dividends: Dividends | None = None,
+    faults: FaultSpec | None = None,
+    seed: int = 0,
+    log: Any = None,
+) -> CycleResult:
+    """Replay the sessions from ``start`` to ``end`` through the live loop; the score is the ledger's."""
+    market = ReplayMarket(frames, dividends)
+    sessions = [s for s in market.sessions if (start is None or s.day >= start) and (end is None or s.day <= end)]
+    if not sessions:
+        raise ValueError("no sessions of the data fall between the replay's start and end")
+    # The first pass is at the first session's open for the intraday trigger, at its close for the close trigger:
+    # the backtest's first decision is on that session, never on the close before it.
+    first = sessions[0]
+    clock = ManualClock(first.opens_at if params.trigger is Trigger.INTRADAY else first.closes_at)
+    broker = SimulatedBroker(Book(market, cash), clock, FaultState(faults or FaultSpec(), seed))
+    stop_at = venue.evening_of(sessions[-1])  # after the last close, before a decision on it would send an order
+    log = log or structlog.wrap_logger(None, processors=[_silent])
+    with tempfile.TemporaryDirectory(prefix="bot-cycle-") as scratch:
+        ledger = Ledger(Path(scratch) / "ledger.sqlite")
+        try:
+            broker.forbid_shorting()  # as `bot run` configures the account (BOT_FORBID_SHORTING's default)
+            trader = Trader(broker, ledger, params, log)
+            passes = 0
+            now = clock.now()
+            while now < stop_at:
+                wake = trader.tick()
+                passes += 1
+                now = max(wake, now + STEP)
+                clock.set(min(now, stop_at))
+            return CycleResult(
+                scorecard=ledger_scorecard(ledger, params),
+                orders=tuple(ledger.orders()),
+                fills=tuple(ledger.fills()),
+                decisions=tuple(_decision(day, reason) for day, reason in ledger.decisions().items()),
+                passes=passes,
+                requests=broker.requests,
+            )
+        finally:
+            ledger.close()
