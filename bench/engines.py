@@ -82,6 +82,18 @@ def ours(frames: dict[str, pd.DataFrame], *, intraday: bool, ledger: bool) -> li
     ]
 
 
+def ours_live_loop(frames: dict[str, pd.DataFrame]) -> list[Trade]:
+    """`bot backtest --engine live`: the live Trader pass for pass on the in-process venue model."""
+    from bot.backtest.cycle import run_cycle
+
+    result = run_cycle(frames, BreakoutParams(), cash=Decimal(100000))
+    return [
+        (t.entry_session.isoformat(), float(t.entry_price), t.exit_session.isoformat(), float(t.exit_price))
+        for t in result.scorecard.trades
+        if t.closed
+    ]
+
+
 # --- shared signal logic for the other engines ---------------------------------------------------------------
 
 
@@ -261,6 +273,7 @@ def backtrader_run(frames: dict[str, pd.DataFrame], *, intraday: bool) -> list[T
 ENGINES: dict[str, Callable[[dict[str, pd.DataFrame]], list[Trade]]] = {
     "ours-daily": lambda f: ours(f, intraday=False, ledger=False),
     "ours-daily-ledger": lambda f: ours(f, intraday=False, ledger=True),
+    "ours-daily-live-loop": ours_live_loop,
     "ours-minute": lambda f: ours(f, intraday=True, ledger=False),
     "ours-minute-ledger": lambda f: ours(f, intraday=True, ledger=True),
     "backtrader-daily": lambda f: backtrader_run(f, intraday=False),

@@ -26,6 +26,7 @@ REPLAYS = {
     "daily (25 years, 1 symbol scored against SPY)": [
         "ours-daily",
         "ours-daily-ledger",
+        "ours-daily-live-loop",
         "backtrader-daily",
         "vectorbt-daily",
     ],
@@ -257,6 +258,19 @@ def _replays(lines: list[str], verdicts: list[str]) -> None:
             lines += [f"- {engine}: {trade_list[:3]}" for engine, trade_list in trades.items()]
             lines.append("")
         verdicts.append(f"Replay {title}: engines agree on every trade: {'yes' if agree else 'NO'}.")
+        if {"ours-daily", "ours-daily-live-loop"} <= measured.keys():
+            slower = measured["ours-daily-live-loop"]["median"] / measured["ours-daily"]["median"]
+            lines += [
+                "`ours-daily-live-loop` is `bot backtest --engine live`: the live loop's Trader, pass for pass, on "
+                "the local exchange's venue model in-process, with its ledger on disk. It places, follows and records "
+                f"every order as `bot run` does, {slower:.0f}× slower than the replay engine, and trades the same "
+                "days at the same prices.",
+                "",
+            ]
+            verdicts.append(
+                f"The live loop as a backtest engine (`--engine live`): {slower:.0f}× the replay's time over 25 years, "
+                f"same trades: {'yes' if agree else 'NO'}."
+            )
         if "minute" not in title:
             continue
         if "ours-minute" in measured:
