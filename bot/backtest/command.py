@@ -49,7 +49,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     source.add_argument("--data", type=Path, help="directory with <SYMBOL>.csv files")
     source.add_argument("--scenario", choices=SCENARIO_NAMES, help="a built-in seeded scenario")
     source.add_argument("--source", choices=("alpaca",), help="download daily bars with your Alpaca keys")
-    parser.add_argument("--seed", type=int, default=0, help="scenario seed (default 0)")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the scenario and of --faults draws (default 0)")
     parser.add_argument("--start", type=iso_date, help="first session to trade (earlier data is history)")
     parser.add_argument("--end", type=iso_date, help="last session to trade")
     parser.add_argument("--cash", type=positive_decimal, default=Decimal("100000"), help="starting cash")
