@@ -7,7 +7,8 @@ from datetime import date, datetime
 import numpy as np
 import pandas as pd
 
-from bot.market.calendar import NEW_YORK, nyse_sessions, session_for
+from bot.domain import NEW_YORK
+from bot.market.calendar import nyse_sessions, session_for
 
 DAILY_START, DAILY_END = date(2000, 1, 3), date(2024, 12, 31)
 MINUTE_START, MINUTE_END = date(2023, 7, 3), date(2024, 7, 3)

@@ -9,7 +9,8 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from bot.broker.base import Account, Broker, OrderRequest, Side, TimeInForce
+from bot.broker.base import Broker
+from bot.domain import Account, OrderRequest, Side, TimeInForce
 from bot.engine import plan, policy
 from bot.engine.policy import Next
 from bot.ledger import Ledger
@@ -138,7 +139,9 @@ class Entries:
             )
             return
         coid = client_order_id(self.params.symbol, season, Intent.ENTRY, verdict.attempt)
-        request = OrderRequest(self.params.symbol, Side.BUY, qty, tif, coid)
+        request = OrderRequest(
+            symbol=self.params.symbol, side=Side.BUY, qty=qty, time_in_force=tif, client_order_id=coid
+        )
         self.desk.submit(request, Intent.ENTRY, season, reason, now)
 
     def history_from(self, day: date) -> date:

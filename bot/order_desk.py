@@ -11,14 +11,14 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from bot.broker.base import Account, Broker, Order, OrderRequest
+from bot.broker.base import Broker
 from bot.broker.validate import same_order
+from bot.domain import NEW_YORK, Account, Order, OrderRequest, OrderStatus
 from bot.engine.plan import order_session
 from bot.engine.policy import FINAL, Attempt
 from bot.errors import BrokerUnavailable, OrderRejected, RejectionKind
 from bot.ledger import FillRecord, Ledger, OrderRecord
 from bot.market import venue
-from bot.market.calendar import NEW_YORK
 from bot.money import price
 from bot.orders import Intent
 from bot.round_trips import OpenTrade, bot_held, live_orders, season_traded
@@ -264,12 +264,10 @@ class OrderDesk:
 
 
 def _update_reason(order: Order) -> str | None:
-    if order.status == "expired":
+    if order.status is OrderStatus.EXPIRED:
         return f"{order.time_in_force}_order_expired_unfilled" if order.filled_qty == 0 else "remainder_expired"
-    if order.status == "canceled":
-        return "canceled_by_broker"
-    if order.status == "rejected":
-        return "rejected_after_acceptance"
-    if order.status == "partially_filled":
-        return "partial_fill"
-    return None
+    return {
+        OrderStatus.CANCELED: "canceled_by_broker",
+        OrderStatus.REJECTED: "rejected_after_acceptance",
+        OrderStatus.PARTIALLY_FILLED: "partial_fill",
+    }.get(order.status)

@@ -11,7 +11,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from bot.broker.base import Position
+from bot.domain import Position
 from bot.ledger import Ledger, OutsideChange
 from bot.order_desk import OrderDesk
 from bot.round_trips import OpenTrade

@@ -6,9 +6,8 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from bot.broker.base import Account
+from bot.domain import NEW_YORK, Account
 from bot.engine.policy import MAX_ORDER_ATTEMPTS
-from bot.market.calendar import NEW_YORK
 from bot.order_desk import OrderDesk
 from bot.orders import Intent, client_order_id
 from bot.round_trips import OpenTrade

@@ -6,22 +6,21 @@ from bisect import bisect_left, bisect_right
 from collections.abc import Callable
 from datetime import date, datetime, timedelta
 
-from bot.broker.base import SessionTimes
-from bot.market.calendar import NEW_YORK
+from bot.domain import NEW_YORK, Session
 
 
 class TradingCalendar:
-    def __init__(self, sessions: list[SessionTimes]) -> None:
+    def __init__(self, sessions: list[Session]) -> None:
         self.sessions = tuple(sorted(sessions, key=lambda s: s.day))
         self.days = [s.day for s in self.sessions]
 
-    def session(self, day: date) -> SessionTimes | None:
+    def session(self, day: date) -> Session | None:
         index = bisect_left(self.days, day)
         if index < len(self.days) and self.days[index] == day:
             return self.sessions[index]
         return None
 
-    def last_closed(self, now: datetime) -> SessionTimes | None:
+    def last_closed(self, now: datetime) -> Session | None:
         """The latest session whose close is at or before ``now``."""
         index = bisect_right(self.days, now.astimezone(NEW_YORK).date())
         for candidate in reversed(self.sessions[max(index - 3, 0) : index]):
@@ -29,15 +28,15 @@ class TradingCalendar:
                 return candidate
         return None
 
-    def next_after(self, day: date) -> SessionTimes | None:
+    def next_after(self, day: date) -> Session | None:
         index = bisect_right(self.days, day)
         return self.sessions[index] if index < len(self.sessions) else None
 
-    def previous_before(self, day: date) -> SessionTimes | None:
+    def previous_before(self, day: date) -> Session | None:
         index = bisect_left(self.days, day)
         return self.sessions[index - 1] if index > 0 else None
 
-    def current_or_next(self, now: datetime) -> SessionTimes | None:
+    def current_or_next(self, now: datetime) -> Session | None:
         """The session in progress, or the next one to open."""
         index = bisect_left(self.days, now.astimezone(NEW_YORK).date())
         for candidate in self.sessions[index:]:
@@ -59,7 +58,7 @@ class CalendarCache:
     comes within ``EXTEND_WITHIN``.
     """
 
-    def __init__(self, fetch: Callable[[date, date], list[SessionTimes]]) -> None:
+    def __init__(self, fetch: Callable[[date, date], list[Session]]) -> None:
         self._fetch = fetch
         self._calendar: TradingCalendar | None = None
         self._span: tuple[date, date] | None = None

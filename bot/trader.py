@@ -12,7 +12,8 @@ from decimal import Decimal
 from functools import partial
 from typing import Any
 
-from bot.broker.base import Account, Broker, OrderRequest, Side
+from bot.broker.base import Broker
+from bot.domain import Account, OrderRequest, Side
 from bot.engine import plan, policy
 from bot.engine.clock import BrokerClock
 from bot.engine.plan import ExitOrder, Hold, order_session
@@ -159,7 +160,13 @@ class Trader:
         if order.short_of_ledger:
             self.log.warning("position_mismatch", **mismatch, action=f"sell_{order.qty}")
         coid = client_order_id(self.params.symbol, trade.season, Intent.EXIT, order.attempt)
-        request = OrderRequest(self.params.symbol, Side.SELL, order.qty, order.time_in_force, coid)
+        request = OrderRequest(
+            symbol=self.params.symbol,
+            side=Side.SELL,
+            qty=order.qty,
+            time_in_force=order.time_in_force,
+            client_order_id=coid,
+        )
         self.problems.pop("position_mismatch", None)
         self.desk.submit(request, Intent.EXIT, trade.season, order.reason, now)
 

@@ -22,7 +22,8 @@ from pathlib import Path
 
 import requests
 
-from bot.market.calendar import NEW_YORK, nyse_sessions
+from bot.domain import NEW_YORK
+from bot.market.calendar import nyse_sessions
 from tests.processes import clean_environment, start_exchange
 
 KEY, SECRET = "PKCRASHTEST", "crash-secret-7e1f0a"

@@ -22,12 +22,12 @@ from pydantic import SecretStr
 
 from bot.broker.alpaca import AlpacaBroker
 from bot.config import Settings, load_settings
+from bot.domain import NEW_YORK
 from bot.engine.clock import BrokerClock
 from bot.ledger import Ledger
 from bot.local_exchange import LocalExchange, ManualClock
 from bot.local_exchange.faults import FaultSpec
 from bot.logs import configure_logging
-from bot.market.calendar import NEW_YORK
 from bot.trader import Trader
 from tests.admin import Admin
 

@@ -13,13 +13,12 @@ import requests
 from pydantic import SecretStr
 
 from bot.broker.alpaca import AlpacaBroker
-from bot.broker.base import OrderRequest, Side, TimeInForce
 from bot.config import Settings, load_settings
+from bot.domain import NEW_YORK, OrderRequest, Side, TimeInForce
 from bot.errors import BrokerUnavailable, OrderRejected
 from bot.local_exchange import LocalExchange, ManualClock
 from bot.local_exchange.faults import parse_faults
 from bot.logs import SecretScrubber, configure_logging
-from bot.market.calendar import NEW_YORK
 from bot.market.scenarios import build_scenario
 from tests.admin import Admin
 
@@ -41,7 +40,7 @@ def settings_for(url: str, **runtime: float) -> Settings:
 
 
 def entry(coid: str = "brk-IWM-2024-entry-1") -> OrderRequest:
-    return OrderRequest("IWM", Side.BUY, 10, TimeInForce.OPG, coid)
+    return OrderRequest(symbol="IWM", side=Side.BUY, qty=10, time_in_force=TimeInForce.OPG, client_order_id=coid)
 
 
 def test_sdk_private_retry_and_session_are_still_there() -> None:

@@ -91,3 +91,21 @@ def test_the_live_loop_does_not_load_the_exchange_calendar() -> None:
     probe = "import sys, bot.live, bot.cli; print('exchange_calendars' in sys.modules)"
     loaded = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout
     assert loaded.strip() == "False"
+
+
+DOMAIN_VALUES = {"Account", "Clock", "Order", "OrderRequest", "OrderStatus", "Position", "Session", "Side",
+                 "TimeInForce"}  # fmt: skip
+
+
+def test_the_domain_values_are_defined_once() -> None:
+    """The bot's values live in bot/domain.py; the local exchange keeps its own venue-side records (its accounts
+    and paper orders are the exchange's state, which it turns into Alpaca's JSON)."""
+    defined = {
+        (path, node.name)
+        for path, tree in SOURCES
+        if not path.startswith("bot/local_exchange/")
+        for node in ast.walk(tree)
+        if isinstance(node, ast.ClassDef) and node.name in DOMAIN_VALUES
+    }
+    assert {name for _, name in defined} == DOMAIN_VALUES
+    assert {path for path, _ in defined} == {"bot/domain.py"}

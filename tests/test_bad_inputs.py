@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from bot.cli import main
+from bot.domain import NEW_YORK
 from bot.local_exchange import LocalExchange, ManualClock
-from bot.market.calendar import NEW_YORK
 from bot.market.scenarios import build_scenario
 from tests.admin import Admin
 from tests.test_config import BAD_SETTINGS, SECRET

@@ -7,8 +7,8 @@ from datetime import datetime, timedelta
 import pytest
 
 from bot.broker.clock_guard import ClockGuard
+from bot.domain import NEW_YORK
 from bot.errors import BrokerDataInvalid
-from bot.market.calendar import NEW_YORK
 
 T0 = datetime(2024, 1, 2, 10, 0, tzinfo=NEW_YORK)
 

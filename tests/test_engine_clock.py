@@ -6,11 +6,11 @@ from datetime import date, datetime, timedelta
 
 import pytest
 
-from bot.broker.base import SessionTimes
+from bot.domain import NEW_YORK, Session
 from bot.engine.clock import RESYNC_SECONDS, BrokerClock
 from bot.engine.schedule import FOLLOW_CLOSELY, FOLLOW_SLOWLY, next_wake, order_wake
 from bot.local_exchange.clock import AcceleratedClock
-from bot.market.calendar import NEW_YORK, nyse_sessions, session_for
+from bot.market.calendar import nyse_sessions, session_for
 from bot.season_calendar import CalendarCache, TradingCalendar
 from strategies.params import Trigger
 
@@ -22,8 +22,8 @@ def et(day: int, hour: int, minute: int = 0, month: int = 6) -> datetime:
     return datetime(2024, month, day, hour, minute, tzinfo=NEW_YORK)
 
 
-def sessions(start: date, end: date) -> list[SessionTimes]:
-    return [SessionTimes(s.day, s.opens_at, s.closes_at) for s in map(session_for, nyse_sessions(start, end))]
+def sessions(start: date, end: date) -> list[Session]:
+    return [session_for(day) for day in nyse_sessions(start, end)]
 
 
 CALENDAR = TradingCalendar(sessions(date(2024, 6, 1), date(2024, 7, 31)))
@@ -182,7 +182,7 @@ def test_the_calendar_is_loaded_once_and_only_its_next_month_reread_each_day() -
     asked: list[tuple[date, date]] = []
     closed = {date(2024, 7, 5)}  # an unscheduled closure announced after the first load
 
-    def fetch(start: date, end: date) -> list[SessionTimes]:
+    def fetch(start: date, end: date) -> list[Session]:
         asked.append((start, end))
         every = sessions(start, end)
         return every if len(asked) == 1 else [s for s in every if s.day not in closed]

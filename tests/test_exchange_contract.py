@@ -31,9 +31,9 @@ from alpaca.trading.requests import (
     MarketOrderRequest,
 )
 
+from bot.domain import NEW_YORK
 from bot.local_exchange import LocalExchange, ManualClock
 from bot.local_exchange.faults import parse_faults
-from bot.market.calendar import NEW_YORK
 from bot.market.scenarios import build_scenario
 
 FRAMES = build_scenario("breakout")

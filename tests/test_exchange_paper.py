@@ -23,12 +23,12 @@ from alpaca.trading.enums import OrderStatus
 from alpaca.trading.models import AccountConfiguration
 from alpaca.trading.requests import MarketOrderRequest
 
+from bot.domain import NEW_YORK
 from bot.errors import ConfigError
 from bot.local_exchange import LocalExchange, ManualClock
 from bot.local_exchange.accounts import AccountModel
 from bot.local_exchange.data_routes import DataPlan
 from bot.local_exchange.faults import parse_faults
-from bot.market.calendar import NEW_YORK
 from bot.market.scenarios import build_scenario
 from tests.admin import Admin
 

@@ -74,6 +74,7 @@ CASES = {
     "fill-price-negative": (Rule("GET", ORDER, edit(filled_avg_price="-202.29"), when=filled), "filled_avg_price=-"),
     "other-symbol": (Rule("GET", ORDER, edit(symbol="SPY"), when=filled), "symbol='SPY'"),
     "other-side": (Rule("GET", ORDER, edit(side="sell"), when=filled), "side='sell'"),
+    "unknown-status": (Rule("GET", ORDER, edit(status="settled"), when=filled), "'settled' is not a valid OrderStatus"),
     "bar-from-2031": (
         Rule("GET", "/v2/stocks/bars", json_edit(future_bar), when=lambda b: b'"IWM"' in b and b"T05:00:00Z" in b),
         "outside the requested",

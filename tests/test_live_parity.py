@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from bot.backtest.engine import run_backtest
-from bot.market.calendar import NEW_YORK
+from bot.domain import NEW_YORK
 from bot.market.scenarios import SCENARIO_NAMES, build_scenario
 from bot.report import ledger_scorecard
 from bot.score_output import scorecard_json

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from bot.backtest.engine import run_backtest
+from bot.domain import NEW_YORK
 from bot.local_exchange.faults import parse_faults
-from bot.market.calendar import NEW_YORK
 from bot.market.scenarios import build_scenario
 from bot.report import ledger_scorecard
 from bot.score_output import scorecard_json

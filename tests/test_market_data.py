@@ -8,8 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from bot.domain import NEW_YORK
 from bot.errors import ConfigError, DataError
-from bot.market.calendar import NEW_YORK, session_for
+from bot.market.calendar import session_for
 from bot.market.csv_data import load_csv, load_symbols
 from bot.market.intraday import minute_path, price_at
 from bot.market.scenarios import CROSS_DAY, SCENARIO_NAMES, build_scenario, write_scenario

@@ -13,9 +13,10 @@ from alpaca.data.requests import StockBarsRequest, StockLatestTradeRequest
 from alpaca.data.timeframe import TimeFrame
 
 from bot.cli import main
+from bot.domain import NEW_YORK
 from bot.local_exchange import LocalExchange, ManualClock
 from bot.local_exchange.data_routes import DataPlan
-from bot.market.calendar import NEW_YORK, session_for
+from bot.market.calendar import session_for
 from bot.market.csv_data import daily_bars, load_symbols
 from bot.market.intraday import minute_path
 from bot.market.scenarios import build_scenario, scenario_dividends

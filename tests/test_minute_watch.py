@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 
-from bot.market.calendar import NEW_YORK
+from bot.domain import NEW_YORK
 from bot.minute_watch import MinuteWatch
 from strategies.bars import DailyBar, MinuteBar
 

@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import pytest
 
-from bot.broker.base import SessionTimes, TimeInForce
+from bot.domain import NEW_YORK, TimeInForce
 from bot.engine.plan import (
     ExitOrder,
     Hold,
@@ -20,13 +20,10 @@ from bot.engine.plan import (
 )
 from bot.engine.policy import Attempt
 from bot.errors import RejectionKind
-from bot.market.calendar import NEW_YORK, nyse_sessions, session_for
+from bot.market.calendar import nyse_sessions, session_for
 from bot.season_calendar import TradingCalendar
 
-CALENDAR = TradingCalendar(
-    [SessionTimes(s.day, s.opens_at, s.closes_at) for s in map(session_for, nyse_sessions(date(2024, 6, 1),
-                                                                                          date(2024, 7, 31)))]
-)  # fmt: skip
+CALENDAR = TradingCalendar([session_for(day) for day in nyse_sessions(date(2024, 6, 1), date(2024, 7, 31))])
 JUNE_28, JULY_1, JULY_3, JULY_5 = date(2024, 6, 28), date(2024, 7, 1), date(2024, 7, 3), date(2024, 7, 5)
 
 

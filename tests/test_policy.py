@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import pytest
 
-from bot.broker.base import TimeInForce
+from bot.domain import NEW_YORK, TimeInForce
 from bot.engine.policy import (
     MAX_ORDER_ATTEMPTS,
     Attempt,
@@ -18,7 +18,7 @@ from bot.engine.policy import (
     sell_quantity,
 )
 from bot.errors import RejectionKind
-from bot.market.calendar import NEW_YORK, session_for
+from bot.market.calendar import session_for
 from strategies.params import Allocation, FixedQuantity
 from strategies.sizing import affordable_quantity, entry_quantity
 

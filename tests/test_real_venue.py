@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
+from bot.domain import NEW_YORK
 from bot.engine.policy import MAX_ORDER_ATTEMPTS
 from bot.local_exchange.faults import parse_faults
-from bot.market.calendar import NEW_YORK
 from bot.market.scenarios import build_scenario
 from tests.live_harness import Harness, harness
 

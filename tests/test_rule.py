@@ -10,7 +10,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.market.calendar import NEW_YORK, nyse_sessions
+from bot.domain import NEW_YORK
+from bot.market.calendar import nyse_sessions
 from strategies.bars import DailyBar, MinuteBar
 from strategies.breakout import (
     Action,

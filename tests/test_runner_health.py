@@ -7,10 +7,10 @@ from pathlib import Path
 
 import structlog
 
+from bot.domain import NEW_YORK
 from bot.engine.clock import BrokerClock
 from bot.errors import BrokerDataInvalid
 from bot.health import evaluate, problems_of, read_heartbeat
-from bot.market.calendar import NEW_YORK
 from bot.runner import FAILED_PASSES_UNHEALTHY, StopSignal, run_loop
 from tests.processes import clean_environment, run_bot
 

@@ -22,8 +22,8 @@ import requests
 from PIL import Image
 from prometheus_client.parser import text_string_to_metric_families
 
+from bot.domain import NEW_YORK
 from bot.ledger import Ledger
-from bot.market.calendar import NEW_YORK
 from tests.admin import Admin
 from tests.processes import clean_environment, start_exchange
 from tests.receiver import Receiver

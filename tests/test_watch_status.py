@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 import requests
 
-from bot.market.calendar import NEW_YORK
+from bot.domain import NEW_YORK
 from tests.admin import Admin
 from tests.processes import clean_environment, run_bot, start_exchange
 

@@ -10,10 +10,10 @@ from typing import Any
 
 import pytest
 
-from bot.broker.base import SessionTimes
+from bot.domain import NEW_YORK
 from bot.health import evaluate
 from bot.ledger_records import OrderRecord
-from bot.market.calendar import NEW_YORK, nyse_sessions, session_for
+from bot.market.calendar import nyse_sessions, session_for
 from bot.round_trips import OpenTrade
 from bot.season_calendar import TradingCalendar
 from bot.watch.messages import NOTIFIED_EVENTS, notification_for
@@ -54,9 +54,7 @@ def test_health_verdicts(beat: dict[str, Any] | None, ok: bool, cause: str) -> N
 
 
 def calendar_around(start: date, end: date) -> TradingCalendar:
-    return TradingCalendar(
-        [SessionTimes(s.day, s.opens_at, s.closes_at) for s in map(session_for, nyse_sessions(start, end))]
-    )
+    return TradingCalendar([session_for(day) for day in nyse_sessions(start, end)])
 
 
 CALENDAR = calendar_around(date(2023, 11, 1), date(2025, 7, 31))

@@ -38,7 +38,6 @@ from bot.broker.alpaca_transport import (
     none_if_not_found,
     parse_order,
 )
-from bot.broker.base import Account, Clock, Order, OrderRequest, Position, SessionTimes
 from bot.broker.bounded import RequestObserver, bound
 from bot.broker.clock_guard import ClockGuard
 from bot.broker.validate import (
@@ -50,9 +49,9 @@ from bot.broker.validate import (
     required_number,
 )
 from bot.config import Settings
+from bot.domain import NEW_YORK, Account, Clock, Order, OrderRequest, Position, Session
 from bot.errors import BrokerDataInvalid, BrokerUnavailable, CredentialsRefused, OrderRejected, rejection_kind
 from bot.logs import get_logger
-from bot.market.calendar import NEW_YORK
 
 T = TypeVar("T")
 DUPLICATE_CLIENT_ORDER_ID = "client_order_id must be unique"
@@ -142,7 +141,7 @@ class AlpacaBroker(AlpacaMarketData):
         self._last_now = self._clock_guard.check(clock.now)
         return clock
 
-    def calendar(self, start: date, end: date) -> list[SessionTimes]:
+    def calendar(self, start: date, end: date) -> list[Session]:
         request = GetCalendarRequest(start=start, end=end)
         rows: Any = self._read("get_calendar", lambda: self._trading.get_calendar(request))
         sessions = []
@@ -151,7 +150,11 @@ class AlpacaBroker(AlpacaMarketData):
             opens = time.fromisoformat(str(row["open"]))
             closes = time.fromisoformat(str(row["close"]))
             sessions.append(
-                SessionTimes(day, datetime.combine(day, opens, NEW_YORK), datetime.combine(day, closes, NEW_YORK))
+                Session(
+                    day=day,
+                    opens_at=datetime.combine(day, opens, NEW_YORK),
+                    closes_at=datetime.combine(day, closes, NEW_YORK),
+                )
             )
         return sessions
 
@@ -188,7 +191,11 @@ class AlpacaBroker(AlpacaMarketData):
             return None
         position = parsed(
             "position",
-            lambda: Position(str(raw["symbol"]), Decimal(str(raw["qty"])), decimal_or_zero(raw["avg_entry_price"])),
+            lambda: Position(
+                symbol=str(raw["symbol"]),
+                qty=Decimal(str(raw["qty"])),
+                avg_entry_price=decimal_or_zero(raw["avg_entry_price"]),
+            ),
         )
         if position.symbol != symbol or not position.qty.is_finite():
             raise BrokerDataInvalid(f"position: {position.symbol} {position.qty} for a request about {symbol}")

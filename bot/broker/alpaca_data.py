@@ -14,12 +14,11 @@ from alpaca.data.requests import CorporateActionsRequest, StockBarsRequest, Stoc
 from alpaca.data.timeframe import TimeFrame
 
 from bot.broker.alpaca_transport import SipRefused
-from bot.broker.base import Clock
 from bot.broker.validate import daily_bars_from, dividends_from, minute_bars_from, number, parsed
+from bot.domain import NEW_YORK, Clock
 from bot.errors import BrokerUnavailable, CredentialsRefused
 from bot.logs import get_logger
 from bot.market import venue
-from bot.market.calendar import NEW_YORK
 from bot.market.dividends import Dividends
 from strategies.bars import DailyBar, MinuteBar
 

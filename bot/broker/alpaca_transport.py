@@ -13,8 +13,8 @@ from alpaca.common.exceptions import APIError
 from tenacity import RetryCallState
 from tenacity.wait import wait_random_exponential
 
-from bot.broker.base import Order
 from bot.broker.validate import parse_time
+from bot.domain import Order, OrderStatus, Side, TimeInForce
 from bot.logs import get_logger
 
 TRANSIENT_STATUSES = frozenset({429, 500, 502, 503, 504})
@@ -101,10 +101,10 @@ def parse_order(raw: dict[str, Any]) -> Order:
         id=str(raw["id"]),
         client_order_id=str(raw["client_order_id"]),
         symbol=str(raw.get("symbol") or ""),
-        side=str(raw.get("side") or ""),
+        side=Side(str(raw.get("side") or "")),
         qty=decimal_or_zero(raw.get("qty")),
-        time_in_force=str(raw.get("time_in_force") or ""),
-        status=str(raw["status"]),
+        time_in_force=TimeInForce(str(raw.get("time_in_force") or "")),
+        status=OrderStatus(str(raw["status"])),
         filled_qty=decimal_or_zero(raw.get("filled_qty")),
         filled_avg_price=Decimal(str(avg)) if avg not in (None, "") else None,
         submitted_at=parse_time(raw.get("submitted_at") or raw["created_at"]),

@@ -1,113 +1,21 @@
-"""Broker values and the protocol the run loop depends on; money is Decimal."""
+"""The broker protocol the run loop depends on (its values are in bot/domain.py)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
-from enum import StrEnum
 from typing import Protocol
 
+from bot.domain import Account, Clock, Order, OrderRequest, Position, Session
 from bot.market.dividends import Dividends
 from strategies.bars import DailyBar, MinuteBar
-
-
-class TimeInForce(StrEnum):
-    DAY = "day"
-    OPG = "opg"
-    CLS = "cls"
-
-
-class Side(StrEnum):
-    BUY = "buy"
-    SELL = "sell"
-
-
-@dataclass(frozen=True, slots=True)
-class Clock:
-    now: datetime
-    is_open: bool
-    next_open: datetime
-    next_close: datetime
-
-
-@dataclass(frozen=True, slots=True)
-class SessionTimes:
-    day: date
-    opens_at: datetime
-    closes_at: datetime
-
-
-@dataclass(frozen=True, slots=True)
-class Account:
-    status: str
-    cash: Decimal
-    equity: Decimal
-    buying_power: Decimal
-    id: str = ""
-    non_marginable_buying_power: Decimal | None = None
-    trading_blocked: bool = False
-    account_blocked: bool = False
-    trade_suspended_by_user: bool = False
-
-    @property
-    def blocked_by(self) -> str | None:
-        """The flag that keeps the account from trading, if any."""
-        for name in ("account_blocked", "trading_blocked", "trade_suspended_by_user"):
-            if getattr(self, name):
-                return name
-        return None if self.status == "ACTIVE" else f"status_{self.status}"
-
-    @property
-    def spendable(self) -> Decimal:
-        """What a buy may cost without borrowing: the least of cash, buying power and cash buying power."""
-        limits = [self.cash, self.buying_power]
-        if self.non_marginable_buying_power is not None:
-            limits.append(self.non_marginable_buying_power)
-        return max(min(limits), Decimal(0))
-
-
-@dataclass(frozen=True, slots=True)
-class Position:
-    symbol: str
-    qty: Decimal  # negative for a short position
-    avg_entry_price: Decimal
-
-    @property
-    def long_qty(self) -> Decimal:
-        return max(self.qty, Decimal(0))
-
-
-@dataclass(frozen=True, slots=True)
-class OrderRequest:
-    symbol: str
-    side: Side
-    qty: int
-    time_in_force: TimeInForce
-    client_order_id: str
-
-
-@dataclass(frozen=True, slots=True)
-class Order:
-    id: str
-    client_order_id: str
-    symbol: str
-    side: str
-    qty: Decimal
-    time_in_force: str
-    status: str
-    filled_qty: Decimal
-    filled_avg_price: Decimal | None
-    submitted_at: datetime
-    updated_at: datetime
-    filled_at: datetime | None
 
 
 class Broker(Protocol):
     def clock(self) -> Clock: ...
 
-    def calendar(self, start: date, end: date) -> list[SessionTimes]: ...
+    def calendar(self, start: date, end: date) -> list[Session]: ...
 
     def account(self) -> Account: ...
 

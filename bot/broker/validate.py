@@ -15,9 +15,8 @@ from typing import Any, TypeVar
 
 import pandas as pd
 
-from bot.broker.base import Order, OrderRequest
+from bot.domain import NEW_YORK, Order, OrderRequest
 from bot.errors import BrokerDataInvalid
-from bot.market.calendar import NEW_YORK
 from bot.market.dividends import Dividend, Dividends
 from strategies.bars import DailyBar, MinuteBar
 
@@ -65,15 +64,14 @@ def checked_order(order: Order) -> Order:
             raise BrokerDataInvalid(f"{what}: filled_avg_price={avg} for a filled quantity of {order.filled_qty}")
     if order.qty == order.qty.to_integral_value() and order.filled_qty != order.filled_qty.to_integral_value():
         raise BrokerDataInvalid(f"{what}: filled_qty={order.filled_qty} is fractional for a whole-share order")
-    if order.side not in ("buy", "sell"):
-        raise BrokerDataInvalid(f"{what}: side={order.side!r}")
     return order
 
 
 def same_order(order: Order, symbol: str, side: str, qty: Decimal, time_in_force: str) -> Order:
     """The broker's answer is for the order the bot sent (symbol, side, quantity, time in force)."""
     sent = {"symbol": symbol, "side": side, "qty": qty, "time_in_force": time_in_force}
-    got = {"symbol": order.symbol, "side": order.side, "qty": order.qty, "time_in_force": order.time_in_force}
+    got = {"symbol": order.symbol, "side": order.side.value, "qty": order.qty}
+    got["time_in_force"] = order.time_in_force.value
     for field, value in sent.items():
         if got[field] != value:
             raise BrokerDataInvalid(

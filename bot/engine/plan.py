@@ -12,11 +12,10 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from enum import StrEnum
 
-from bot.broker.base import SessionTimes, TimeInForce
+from bot.domain import NEW_YORK, Session, TimeInForce
 from bot.engine import policy
 from bot.engine.policy import Attempt, Next
 from bot.market import venue
-from bot.market.calendar import NEW_YORK
 from bot.season_calendar import TradingCalendar
 
 RETRY_LOOKAHEAD = timedelta(hours=12)  # an entry retry is considered from this long before its session opens
@@ -37,7 +36,7 @@ def order_session(time_in_force: str, at: datetime, calendar: TradingCalendar) -
 # Entry
 
 
-def entry_due(now: datetime, calendar: TradingCalendar) -> tuple[SessionTimes, SessionTimes] | None:
+def entry_due(now: datetime, calendar: TradingCalendar) -> tuple[Session, Session] | None:
     """The closed session whose close decides an entry, and the session the entry is for, once it is time.
 
     The decision is made after the close's auctions reopen (19:00 ET) or, for a bot started later, before the
@@ -50,18 +49,18 @@ def entry_due(now: datetime, calendar: TradingCalendar) -> tuple[SessionTimes, S
     return closed, upcoming
 
 
-def entry_time_in_force(now: datetime, upcoming: SessionTimes) -> TimeInForce:
+def entry_time_in_force(now: datetime, upcoming: Session) -> TimeInForce:
     """Market-on-open while the ``opg`` window is open; a ``day`` order once it has been missed."""
     return TimeInForce.OPG if now < venue.opg_cutoff(upcoming) else TimeInForce.DAY
 
 
-def retry_session(now: datetime, calendar: TradingCalendar) -> SessionTimes | None:
+def retry_session(now: datetime, calendar: TradingCalendar) -> Session | None:
     """The session an unfilled entry may be retried in: today's, from twelve hours before its open."""
     today = calendar.current_or_next(now)
     return today if today is not None and now >= today.opens_at - RETRY_LOOKAHEAD else None
 
 
-def retry_time_in_force(reason: str, now: datetime, today: SessionTimes) -> TimeInForce:
+def retry_time_in_force(reason: str, now: datetime, today: Session) -> TimeInForce:
     """A resized retry keeps the auction while its window is open; any other retry is a ``day`` order."""
     if reason == "resized_after_rejection" and now < venue.opg_cutoff(today):
         return TimeInForce.OPG
@@ -92,13 +91,13 @@ class ExitOrder:
     short_of_ledger: bool  # the broker holds fewer shares than the ledger: the sell is for what it holds
 
 
-def exit_session(planned_exit: date, calendar: TradingCalendar) -> SessionTimes | None:
+def exit_session(planned_exit: date, calendar: TradingCalendar) -> Session | None:
     """The session to sell in: the planned day, or the next session when it is not one (a weekend or holiday
     exit date between the signal and the fill); None past the calendar."""
     return calendar.session(planned_exit) or calendar.next_after(planned_exit)
 
 
-def exit_due_at(session: SessionTimes, calendar: TradingCalendar) -> datetime:
+def exit_due_at(session: Session, calendar: TradingCalendar) -> datetime:
     """When the sell for ``session`` may go out: 19:00 ET the evening before it (a ``cls`` order is then for its
     close), or its open when the calendar has no session before it."""
     day_before = calendar.previous_before(session.day)

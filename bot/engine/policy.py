@@ -16,13 +16,22 @@ from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
 
-from bot.broker.base import TimeInForce
+from bot.domain import OrderStatus, TimeInForce
 from bot.errors import RejectionKind
 from bot.market import venue
 
 MAX_ORDER_ATTEMPTS = 5
-UNFILLED_FINAL = frozenset({"canceled", "expired", "rejected", "done_for_day", "replaced", "stopped"})
-FINAL = UNFILLED_FINAL | {"filled"}
+UNFILLED_FINAL = frozenset(
+    {
+        OrderStatus.CANCELED,
+        OrderStatus.EXPIRED,
+        OrderStatus.REJECTED,
+        OrderStatus.DONE_FOR_DAY,
+        OrderStatus.REPLACED,
+        OrderStatus.STOPPED,
+    }
+)
+FINAL = UNFILLED_FINAL | {OrderStatus.FILLED}
 RESIZABLE = frozenset({RejectionKind.FUNDS, RejectionKind.QUANTITY})
 
 

@@ -14,7 +14,8 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-from bot.market.calendar import Session, session_for
+from bot.domain import Session
+from bot.market.calendar import session_for
 from bot.money import price as to_price
 
 OPEN_STATUSES = frozenset({"new", "accepted", "partially_filled", "pending_new"})

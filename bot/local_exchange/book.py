@@ -19,6 +19,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from bot.domain import NEW_YORK, Session
 from bot.local_exchange.accounts import (
     Account,
     AccountModel,
@@ -32,7 +33,6 @@ from bot.local_exchange.execution import advance_order, fill, mark_price
 from bot.local_exchange.market import ReplayMarket
 from bot.local_exchange.orders import validated_order
 from bot.market import venue
-from bot.market.calendar import NEW_YORK, Session
 
 MARKET_BUY_COLLAR = Decimal("1.03")
 SHORTING_MIN_EQUITY = Decimal(2000)

@@ -15,6 +15,7 @@ import pandas as pd
 
 from bot.backtest.command import iso_date, positive_decimal
 from bot.config import Settings
+from bot.domain import NEW_YORK
 from bot.errors import ConfigError
 from bot.local_exchange.accounts import AccountModel
 from bot.local_exchange.clock import ManualClock
@@ -22,7 +23,6 @@ from bot.local_exchange.data_routes import DataPlan
 from bot.local_exchange.faults import parse_faults
 from bot.local_exchange.ratelimit import DEFAULT_PER_MINUTE
 from bot.local_exchange.server import LocalExchange
-from bot.market.calendar import NEW_YORK
 from bot.market.csv_data import load_csv
 from bot.market.dividends import Dividends, load_dividends
 from bot.market.scenarios import SCENARIO_NAMES, build_scenario, scenario_dividends

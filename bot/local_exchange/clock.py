@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from itertools import pairwise
 from typing import Protocol
 
-from bot.market.calendar import NEW_YORK, Session
+from bot.domain import NEW_YORK, Session
 
 # (simulated point of the cycle, share of the cycle's wall time reached there)
 _PRE_OPEN, _SESSION, _AFTER_CLOSE = 0.15, 0.40, 0.10

@@ -15,12 +15,12 @@ from typing import Any
 
 from aiohttp import web
 
+from bot.domain import NEW_YORK
 from bot.local_exchange import wire
 from bot.local_exchange.accounts import ExchangeError
 from bot.local_exchange.clock import ReplayClock
 from bot.local_exchange.market import Feed, ReplayMarket
 from bot.local_exchange.params import int_param, time_param
-from bot.market.calendar import NEW_YORK
 from bot.market.venue import SIP_DELAY
 
 RECENT_SIP_REFUSED = "subscription does not permit querying recent SIP data"

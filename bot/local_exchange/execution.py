@@ -6,9 +6,9 @@ import uuid
 from datetime import datetime, timedelta
 from decimal import ROUND_DOWN, Decimal
 
+from bot.domain import Session
 from bot.local_exchange.accounts import Account, Fill, PaperOrder
 from bot.local_exchange.market import ReplayMarket
-from bot.market.calendar import Session
 from bot.money import price as to_price
 
 FRACTION = Decimal("0.000000001")

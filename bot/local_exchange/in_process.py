@@ -12,7 +12,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
-from bot.broker.base import Account, Clock, Order, OrderRequest, Position, SessionTimes
+from bot.domain import NEW_YORK, Account, Clock, Order, OrderRequest, OrderStatus, Position, Session, Side, TimeInForce
 from bot.errors import BrokerUnavailable, OrderRejected, rejection_kind
 from bot.local_exchange.accounts import Account as PaperAccount
 from bot.local_exchange.accounts import ExchangeError, PaperOrder
@@ -21,7 +21,6 @@ from bot.local_exchange.clock import ManualClock
 from bot.local_exchange.faults import FaultState
 from bot.local_exchange.market import Feed, ReplayMarket
 from bot.market import venue
-from bot.market.calendar import NEW_YORK
 from bot.market.dividends import Dividends
 from strategies.bars import DailyBar, MinuteBar
 
@@ -47,10 +46,10 @@ def as_order(o: PaperOrder) -> Order:
         id=o.id,
         client_order_id=o.client_order_id,
         symbol=o.symbol,
-        side=o.side,
+        side=Side(o.side),
         qty=o.qty or Decimal(0),
-        time_in_force=o.time_in_force,
-        status=o.status,
+        time_in_force=TimeInForce(o.time_in_force),
+        status=OrderStatus(o.status),
         filled_qty=o.filled_qty,
         filled_avg_price=o.filled_avg_price,
         submitted_at=o.submitted_at.astimezone(UTC),
@@ -81,9 +80,9 @@ class SimulatedBroker:
             raise BrokerUnavailable("clock: the replay has no session ahead") from None
         return Clock(now=now, is_open=is_open, next_open=next_open, next_close=next_close)
 
-    def calendar(self, start: date, end: date) -> list[SessionTimes]:
+    def calendar(self, start: date, end: date) -> list[Session]:
         self._now()
-        return [SessionTimes(s.day, s.opens_at, s.closes_at) for s in self.market.calendar(start, end)]
+        return self.market.calendar(start, end)
 
     def account(self) -> Account:
         now, book, paper = self._now(), self.book, self.paper
@@ -104,7 +103,7 @@ class SimulatedBroker:
         if symbol not in self.paper.positions:
             return None
         qty, cost = self.paper.positions[symbol]
-        return Position(symbol, qty, cost / qty)
+        return Position(symbol=symbol, qty=qty, avg_entry_price=cost / qty)
 
     def order_by_client_id(self, client_order_id: str) -> Order | None:
         self._now()

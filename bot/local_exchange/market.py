@@ -16,7 +16,8 @@ from enum import StrEnum
 
 import pandas as pd
 
-from bot.market.calendar import NEW_YORK, Session, nyse_sessions, session_for
+from bot.domain import NEW_YORK, Session
+from bot.market.calendar import nyse_sessions, session_for
 from bot.market.csv_data import daily_bars, daily_from_minutes, is_intraday, minute_bars
 from bot.market.dividends import Dividends
 from bot.market.intraday import MINUTE, minute_path, price_at

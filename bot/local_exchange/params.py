@@ -6,8 +6,8 @@ from datetime import date, datetime
 
 from aiohttp import web
 
+from bot.domain import NEW_YORK
 from bot.local_exchange.accounts import ExchangeError
-from bot.market.calendar import NEW_YORK
 
 
 def time_param(request: web.Request, name: str, default: datetime | None) -> datetime | None:

@@ -9,13 +9,13 @@ from typing import Any
 
 from aiohttp import web
 
+from bot.domain import NEW_YORK
 from bot.local_exchange import wire
 from bot.local_exchange.accounts import Account, ExchangeError, PaperOrder
 from bot.local_exchange.book import Book
 from bot.local_exchange.clock import ReplayClock
 from bot.local_exchange.faults import FaultState
 from bot.local_exchange.params import int_param, time_param
-from bot.market.calendar import NEW_YORK
 
 ACCOUNT_KEY = web.RequestKey("account", Account)
 CONFIGURABLE = {"no_shorting": bool, "suspend_trade": bool, "fractional_trading": bool, "ptp_no_exception_entry": bool}

@@ -8,8 +8,8 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
+from bot.domain import NEW_YORK, Session
 from bot.local_exchange.accounts import Account, Configuration, Fill, PaperOrder
-from bot.market.calendar import NEW_YORK, Session
 from strategies.bars import DailyBar, MinuteBar
 
 EXCHANGE_OF = {"IWM": "ARCA", "SPY": "ARCA"}

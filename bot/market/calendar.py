@@ -3,25 +3,10 @@
 from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
-from dataclasses import dataclass
-from datetime import date, datetime, time
+from datetime import date, datetime
 from functools import lru_cache
-from zoneinfo import ZoneInfo
 
-NEW_YORK = ZoneInfo("America/New_York")
-REGULAR_OPEN = time(9, 30)
-REGULAR_CLOSE = time(16, 0)
-
-
-@dataclass(frozen=True, slots=True)
-class Session:
-    day: date
-    opens_at: datetime
-    closes_at: datetime
-
-    @property
-    def early_close(self) -> bool:
-        return self.closes_at.astimezone(NEW_YORK).time() < REGULAR_CLOSE
+from bot.domain import NEW_YORK, REGULAR_CLOSE, REGULAR_OPEN, Session
 
 
 @lru_cache(maxsize=1)
@@ -42,7 +27,7 @@ def session_for(day: date) -> Session:
     opens_at = datetime.combine(day, REGULAR_OPEN, NEW_YORK)
     close = _nyse_closes().get(day)
     closes_at = close.astimezone(NEW_YORK) if close else datetime.combine(day, REGULAR_CLOSE, NEW_YORK)
-    return Session(day, opens_at, closes_at)
+    return Session(day=day, opens_at=opens_at, closes_at=closes_at)
 
 
 def nyse_sessions(start: date, end: date) -> list[date]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import timedelta
 from itertools import pairwise
 
-from bot.market.calendar import Session
+from bot.domain import Session
 from strategies.bars import DailyBar, MinuteBar
 
 MINUTE = timedelta(minutes=1)

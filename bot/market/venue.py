@@ -13,7 +13,7 @@ from __future__ import annotations
 from datetime import datetime, time, timedelta
 from typing import Protocol
 
-from bot.market.calendar import NEW_YORK
+from bot.domain import NEW_YORK
 
 OPG_CUTOFF = time(9, 28)
 AUCTIONS_REOPEN = time(19, 0)
