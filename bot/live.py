@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from bot import __version__
+from bot.app import assemble
 from bot.broker.alpaca import AlpacaBroker
 from bot.chart import write_hold_chart
 from bot.config import Settings
@@ -22,7 +23,6 @@ from bot.logs import get_logger
 from bot.report import ledger_scorecard
 from bot.runner import StopSignal, run_loop
 from bot.score_output import render_table, scorecard_json
-from bot.trader import Trader
 from bot.vs_backtest import comparison_json, render_comparison, replay_against_ledger
 from bot.watch.wiring import Watch
 
@@ -101,15 +101,14 @@ def _trade_locked(
             account = broker.account()
         if account.status not in TRADABLE_ACCOUNT_STATUSES:
             raise BrokerError(f"account status is {account.status}; trading needs ACTIVE")
-        ledger = Ledger(ledger_path(settings))
+        bot = assemble(broker, ledger_path(settings), settings.strategy.params(), log)
         try:
-            claim_ledger(ledger, account.id, settings, demo=demo)
+            claim_ledger(bot.ledger, account.id, settings, demo=demo)
             watch.start_notifications()
             _configure_shorting(broker, settings, stop, log)
-            trader = Trader(broker, ledger, settings.strategy.params(), log)
             return run_loop(
-                trader,
-                clock=trader.clock,
+                bot.trader,
+                clock=bot.trader.clock,
                 lockstep=lockstep,
                 stop=stop,
                 data_dir=settings.runtime.data_dir,
@@ -120,7 +119,7 @@ def _trade_locked(
                 observers=watch.observers,
             )
         finally:
-            ledger.close()
+            bot.close()
     finally:
         watch.close()
 

@@ -20,11 +20,10 @@ import pandas as pd
 import structlog
 from pydantic import SecretStr
 
+from bot.app import assemble
 from bot.broker.alpaca import AlpacaBroker
 from bot.config import Settings, load_settings
 from bot.domain import NEW_YORK
-from bot.engine.clock import BrokerClock
-from bot.ledger import Ledger
 from bot.local_exchange import LocalExchange, ManualClock
 from bot.local_exchange.faults import FaultSpec
 from bot.logs import configure_logging
@@ -60,9 +59,8 @@ class Harness:
         """A trader on this exchange; with ``monotonic``, its clock counts wall time on that (a test's) clock."""
         settings = settings or self.settings()
         broker = AlpacaBroker(settings, sleep=lambda seconds: None)
-        ledger = Ledger(self.data_dir / "ledger.sqlite")
-        clock = BrokerClock(lambda: broker.clock().now, monotonic) if monotonic else None
-        return Trader(broker, ledger, settings.strategy.params(), structlog.get_logger(), clock)
+        params, log = settings.strategy.params(), structlog.get_logger()
+        return assemble(broker, self.data_dir / "ledger.sqlite", params, log, monotonic=monotonic).trader
 
     def moments(self, start: date | None = None, end: date | None = None) -> Iterator[datetime]:
         for session in self.exchange.sessions:

@@ -109,3 +109,13 @@ def test_the_domain_values_are_defined_once() -> None:
     }
     assert {name for _, name in defined} == DOMAIN_VALUES
     assert {path for path, _ in defined} == {"bot/domain.py"}
+
+
+def test_the_trader_is_assembled_in_one_place() -> None:
+    builders = {
+        path
+        for path, tree in SOURCES
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "Trader"
+    }
+    assert builders == {"bot/app.py"}

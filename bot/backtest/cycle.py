@@ -19,7 +19,8 @@ from typing import Any
 import pandas as pd
 import structlog
 
-from bot.ledger import FillRecord, Ledger, OrderRecord
+from bot.app import assemble
+from bot.ledger import LEDGER_FILE, FillRecord, OrderRecord
 from bot.local_exchange.book import Book
 from bot.local_exchange.clock import ManualClock
 from bot.local_exchange.faults import FaultSpec, FaultState
@@ -29,7 +30,6 @@ from bot.market import venue
 from bot.market.dividends import Dividends
 from bot.report import ledger_scorecard
 from bot.scoring import Scorecard
-from bot.trader import Trader
 from strategies.breakout import Action, Decision, Reason
 from strategies.params import BreakoutParams, Trigger
 
@@ -80,10 +80,10 @@ def run_cycle(
     stop_at = venue.evening_of(sessions[-1])  # after the last close, before a decision on it would send an order
     log = log or structlog.wrap_logger(None, processors=[_silent])
     with tempfile.TemporaryDirectory(prefix="bot-cycle-") as scratch:
-        ledger = Ledger(Path(scratch) / "ledger.sqlite")
+        bot = assemble(broker, Path(scratch) / LEDGER_FILE, params, log)
+        ledger, trader = bot.ledger, bot.trader
         try:
             broker.forbid_shorting()  # as `bot run` configures the account (BOT_FORBID_SHORTING's default)
-            trader = Trader(broker, ledger, params, log)
             passes = 0
             now = clock.now()
             while now < stop_at:
@@ -100,4 +100,4 @@ def run_cycle(
                 requests=broker.requests,
             )
         finally:
-            ledger.close()
+            bot.close()
