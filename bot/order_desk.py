@@ -7,16 +7,17 @@ scored on official prices; until then the order record already counts toward the
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+from bot.benchmark_price import benchmark_price_at, benchmark_window
 from bot.broker.base import Broker
 from bot.broker.validate import same_order
 from bot.domain import NEW_YORK, Account, Order, OrderRequest, OrderStatus
 from bot.engine.plan import order_session
 from bot.engine.policy import FINAL, Attempt
-from bot.errors import BrokerUnavailable, OrderRejected, RejectionKind
+from bot.errors import OrderRejected, RejectionKind
 from bot.ledger import FillRecord, Ledger, OrderRecord
 from bot.market import venue
 from bot.money import price
@@ -26,9 +27,6 @@ from bot.season_calendar import TradingCalendar
 from bot.watch.next_action import PassView
 from strategies.breakout import season_for
 from strategies.params import BreakoutParams
-
-MINUTE = timedelta(minutes=1)
-BENCHMARK_WINDOW = 5 * MINUTE
 
 
 class OrderDesk:
@@ -195,12 +193,12 @@ class OrderDesk:
         if new_qty <= 0 or order.filled_avg_price is None:
             return False
         filled_at = order.filled_at or order.updated_at
-        window = self._benchmark_window(filled_at, calendar)
+        window = benchmark_window(filled_at, calendar)
         if window[1] > now - venue.DATA_SETTLED_AFTER_CLOSE:
             return False  # the benchmark's official prices at the fill are not on the tape yet
         recorded_cost = sum((f.qty * f.price for f in recorded), Decimal(0))
         fill_price = price((order.filled_avg_price * order.filled_qty - recorded_cost) / new_qty)
-        benchmark_price = self._benchmark_price_at(filled_at, window)
+        benchmark_price = benchmark_price_at(self.broker, self.params.benchmark, filled_at, window, self.log)
         fill = FillRecord(
             client_order_id=order.client_order_id,
             cum_qty=order.filled_qty,
@@ -230,37 +228,6 @@ class OrderDesk:
             benchmark_price=str(benchmark_price),
         )
         return True
-
-    @staticmethod
-    def _benchmark_window(moment: datetime, calendar: TradingCalendar) -> tuple[datetime, datetime]:
-        session = calendar.session(moment.astimezone(NEW_YORK).date())
-        if session is not None and moment >= session.closes_at:
-            return session.closes_at - BENCHMARK_WINDOW, session.closes_at - MINUTE
-        start = moment.replace(second=0, microsecond=0)
-        return start, start + BENCHMARK_WINDOW
-
-    def _benchmark_price_at(self, moment: datetime, window: tuple[datetime, datetime]) -> Decimal:
-        """The benchmark's price at a fill: the open of that minute, or the close for a fill at the close.
-
-        Without minute bars it falls back to the last daily close on or before the fill's session.
-        """
-        symbol = self.params.benchmark
-        bars = self.broker.minute_bars(symbol, *window)
-        at_close = window[1] < moment
-        if bars:
-            return price(bars[-1].close if at_close else bars[0].open)
-        day = moment.astimezone(NEW_YORK).date()
-        daily = [b for b in self.broker.daily_bars(symbol, day - timedelta(days=10), day) if b.session <= day]
-        if not at_close:
-            daily = [b for b in daily if b.session < day]
-        if not daily:
-            raise BrokerUnavailable(f"no {symbol} prices around {moment.isoformat()} for the benchmark leg")
-        fallback = price(daily[-1].close)
-        source = f"close_of_{daily[-1].session.isoformat()}"
-        self.log.warning(
-            "benchmark_price_fallback", symbol=symbol, at=moment.isoformat(), source=source, price=str(fallback)
-        )
-        return fallback
 
 
 def _update_reason(order: Order) -> str | None:
