@@ -85,10 +85,12 @@ class Trader:
         pending, blocked = self.desk.fills_pending(), "account_blocked" in self.problems
         wake = partial(next_wake, now, calendar, working=working, fills_pending=pending, blocked=blocked)
         idle = not (working or pending or blocked or self.desk.bot_quantity() or self.open_trade(calendar))
+        # Only a flat bot with nothing working looks each minute for the intraday trigger's breakout; holding, it
+        # waits for the decision points like the close trigger. Minute looks can be skipped (the first breakout
+        # minute is found later); the decision points not.
         self._watching_minutes = self.params.trigger is Trigger.INTRADAY and idle
-        # The intraday trigger's minute looks can be skipped (the first breakout minute is found later); these not.
         self.decision_at = wake(Trigger.CLOSE)
-        return self.decision_at if self.params.trigger is Trigger.CLOSE else wake(self.params.trigger)
+        return wake(Trigger.INTRADAY) if self._watching_minutes else self.decision_at
 
     @property
     def view(self) -> PassView | None:

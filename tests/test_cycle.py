@@ -22,7 +22,7 @@ from bot.local_exchange.faults import parse_faults
 from bot.market.scenarios import SCENARIO_NAMES, build_scenario, scenario_dividends
 from bot.score_output import scorecard_json
 from bot.scoring import with_dividends
-from strategies.params import Allocation, BreakoutParams, FixedNotional
+from strategies.params import Allocation, BreakoutParams, FixedNotional, Trigger
 
 START, END = date(2023, 12, 1), date(2024, 7, 3)
 CASH = Decimal(100000)
@@ -151,3 +151,21 @@ def test_on_the_real_2023_24_season_the_live_loop_scores_what_the_replay_scores(
     assert live == replay
     [trade] = live["trades"]
     assert trade["excess_return_pct"] < 0  # the claim failed: IWM far behind SPY
+
+
+def test_holding_the_intraday_trigger_asks_no_more_than_the_close_trigger() -> None:
+    """The minute looks are for a flat bot: once it holds, it waits for the decision points like the close trigger
+    (it made a whole pass every minute of every session before)."""
+    frames = build_scenario("breakout", seed=3)
+    intraday = run_cycle(frames, BreakoutParams(trigger=Trigger.INTRADAY), cash=CASH, start=START, end=END)
+    close = run_cycle(frames, BreakoutParams(), cash=CASH, start=START, end=END)
+    held_by_both = [
+        day
+        for day in close.requests
+        if max(intraday.scorecard.trades[0].entry_session, close.scorecard.trades[0].entry_session) < day
+        and day < close.scorecard.trades[0].exit_session
+    ]
+    assert len(held_by_both) > 100
+    assert [intraday.requests[day] for day in held_by_both] == [close.requests[day] for day in held_by_both]
+    first_day = min(intraday.requests)
+    assert intraday.requests[first_day] > 390  # flat, it did look each minute of the session

@@ -43,7 +43,7 @@ class CycleResult:
     fills: tuple[FillRecord, ...]
     decisions: tuple[Decision, ...]  # the entry decisions the ledger recorded, one per session decided
     passes: int
-    requests: int  # what the Trader asked the venue, request for request as it would ask Alpaca
+    requests: dict[date, int]  # what the Trader asked the venue per New York day, as it would ask Alpaca
 
 
 def _silent(_logger: Any, _name: str, _event: MutableMapping[str, Any]) -> Mapping[str, Any]:
@@ -97,7 +97,7 @@ def run_cycle(
                 fills=tuple(ledger.fills()),
                 decisions=tuple(_decision(day, reason) for day, reason in ledger.decisions().items()),
                 passes=passes,
-                requests=broker.requests,
+                requests=dict(broker.requests),
             )
         finally:
             bot.close()

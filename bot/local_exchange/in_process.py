@@ -7,6 +7,7 @@ live engine (bot/backtest/cycle.py) runs the live Trader on it.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
@@ -64,11 +65,11 @@ class SimulatedBroker:
         account = book.account_for(KEY_ID, KEY_ID)
         assert account is not None  # a new key opens an account
         self.paper: PaperAccount = account
-        self.requests = 0
+        self.requests: Counter[date] = Counter()  # per New York day, as Alpaca would count them
 
     def _now(self) -> datetime:
-        self.requests += 1
         now = self.time.now()
+        self.requests[now.astimezone(NEW_YORK).date()] += 1
         self.book.advance(self.paper, now)
         return now
 
