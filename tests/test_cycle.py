@@ -43,10 +43,8 @@ def test_the_live_loop_scores_every_scenario_as_the_replay_does(scenario: str) -
     cycle = run_cycle(frames, params, cash=CASH, start=START, end=END, dividends=dividends)
     replay = run_backtest(frames, params, cash=CASH, start=START, end=END)
     assert scorecard_json(cycle.scorecard) == scorecard_json(with_dividends(replay.scorecard, dividends))
-    # Entry decisions session for session; the replay also decides on the last close, which the live loop would
-    # only do at 19:00, after the replay has ended.
-    decided = [(d.session, d.reason) for d in replay.decisions if d.action.value != "sell" and d.session != END]
-    assert [(d.session, d.reason) for d in cycle.decisions] == decided
+    decided = [d for d in replay.decisions if d.action.value != "sell"]  # entry decisions, session for session
+    assert list(cycle.decisions) == decided
     assert all(o.status == "filled" for o in cycle.orders)
 
 
@@ -123,6 +121,13 @@ def test_bot_backtest_engine_live_prints_the_replay_s_score_and_says_which_engin
     assert (replay.pop("provenance")["engine"], live.pop("provenance")["engine"]) == ("replay", "live")
     assert live == replay
     assert live["trades"]
+
+
+def test_with_no_trade_both_engines_say_why_in_the_same_words(capsys: pytest.CaptureFixture[str]) -> None:
+    span = ["--scenario", "no-breakout", "--start", START.isoformat(), "--end", END.isoformat()]
+    replay, live = cli_json(capsys, *span), cli_json(capsys, *span, "--engine", "live")
+    assert live["no_trade_reason"] == replay["no_trade_reason"]
+    assert "the highest close was" in live["no_trade_reason"]
 
 
 @pytest.mark.parametrize(

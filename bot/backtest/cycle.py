@@ -30,6 +30,7 @@ from bot.market import venue
 from bot.market.dividends import Dividends
 from bot.report import ledger_scorecard
 from bot.scoring import Scorecard
+from strategies.bars import DailyBar
 from strategies.breakout import Action, Decision, Reason
 from strategies.params import BreakoutParams, Trigger
 
@@ -50,9 +51,11 @@ def _silent(_logger: Any, _name: str, _event: MutableMapping[str, Any]) -> Mappi
     raise structlog.DropEvent
 
 
-def _decision(session: date, reason: str) -> Decision:
+def _decision(session: date, reason: str, bar: DailyBar | None) -> Decision:
+    """The ledger's record of a decision as the replay states one, with the close it was made on."""
     why = Reason(reason)
-    return Decision(Action.BUY if why is Reason.BREAKOUT_CONFIRMED else Action.HOLD, why, session)
+    close = bar.close if bar is not None else None
+    return Decision(Action.BUY if why is Reason.BREAKOUT_CONFIRMED else Action.HOLD, why, session, close)
 
 
 def run_cycle(
@@ -77,7 +80,9 @@ def run_cycle(
     first = sessions[0]
     clock = ManualClock(first.opens_at if params.trigger is Trigger.INTRADAY else first.closes_at)
     broker = SimulatedBroker(Book(market, cash), clock, FaultState(faults or FaultSpec(), seed))
-    stop_at = venue.evening_of(sessions[-1])  # after the last close, before a decision on it would send an order
+    # Up to the 19:00 pass after the last close: the decision on that close is made, as the replay makes it, and an
+    # entry it sends is for a session past the replay, left working as the replay leaves its pending entry.
+    stop_at = venue.evening_of(sessions[-1]) + STEP
     log = log or structlog.wrap_logger(None, processors=[_silent])
     with tempfile.TemporaryDirectory(prefix="bot-cycle-") as scratch:
         bot = assemble(broker, Path(scratch) / LEDGER_FILE, params, log)
@@ -95,7 +100,9 @@ def run_cycle(
                 scorecard=ledger_scorecard(ledger, params),
                 orders=tuple(ledger.orders()),
                 fills=tuple(ledger.fills()),
-                decisions=tuple(_decision(day, reason) for day, reason in ledger.decisions().items()),
+                decisions=tuple(
+                    _decision(day, reason, market.bar(params.symbol, day)) for day, reason in ledger.decisions().items()
+                ),
                 passes=passes,
                 requests=dict(broker.requests),
             )
