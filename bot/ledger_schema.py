@@ -7,6 +7,7 @@ from collections.abc import Callable
 from dataclasses import fields
 from datetime import date, datetime
 from decimal import Decimal
+from enum import Enum
 from typing import Any, TypeVar
 
 R = TypeVar("R")
@@ -123,6 +124,8 @@ _FROM_TEXT: dict[str, Callable[[Any], Any]] = {
 def _text(value: Any) -> Any:
     if isinstance(value, date):  # a datetime too
         return value.isoformat()
+    if isinstance(value, Enum):  # a side, time in force or status: stored as its plain value
+        return value.value
     return str(value) if isinstance(value, Decimal) else value
 
 
