@@ -3,7 +3,10 @@
 Every write is one transaction; a crash leaves either the whole row or nothing. Fills are keyed by
 (client_order_id, cumulative quantity), so recording the same fill twice is a no-op. The rows are read once
 when the ledger opens and kept in memory as frozen values, updated after each committed write: the loop asks
-for them several times a pass, and only this process writes them while it holds the instance lock.
+for them several times a pass, and only this process writes them while it holds the instance lock. Listeners
+(the portfolio fold) are told of each order, fill and outside change once it is committed.
+
+``Ledger.in_memory()`` is the same store without the file, for the backtest: nothing outlives the replay.
 """
 
 from __future__ import annotations
@@ -11,12 +14,13 @@ from __future__ import annotations
 import os
 import sqlite3
 from bisect import insort
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, KeysView
 from contextlib import contextmanager
 from dataclasses import replace
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
+from typing import Protocol
 
 from bot.errors import ConfigError
 from bot.ledger_records import FillRecord, LedgerMeta, OrderRecord, OutsideChange, Snapshot
@@ -41,10 +45,32 @@ def _order_order(order: OrderRecord) -> tuple[str, str]:
     return order.submitted_at.isoformat(), order.client_order_id
 
 
+class LedgerListener(Protocol):
+    def order_recorded(self, order: OrderRecord) -> None: ...
+
+    def fill_recorded(self, fill: FillRecord) -> None: ...
+
+    def outside_change_recorded(self, change: OutsideChange) -> None: ...
+
+
 class Ledger:
-    def __init__(self, path: Path) -> None:
-        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    def __init__(self, path: Path | None) -> None:
         self.path = path
+        self.version = 0  # counts the writes that changed something: derived views recompute only then
+        self._listeners: list[LedgerListener] = []
+        self._sorted_orders: list[OrderRecord] | None = None
+        self._db: sqlite3.Connection | None = None
+        self._orders: dict[str, OrderRecord] = {}
+        self._fills: list[FillRecord] = []
+        self._fill_keys: set[tuple[str, str]] = set()
+        self._outside: list[OutsideChange] = []
+        self._snapshots: dict[date, Snapshot] = {}
+        self._decisions: dict[date, str] = {}
+        self._dividends: dict[tuple[str, date], Decimal] = {}
+        self._meta = LedgerMeta()
+        if path is None:
+            return
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         if not path.exists():
             os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))  # private before SQLite writes a byte
         try:
@@ -52,18 +78,23 @@ class Ledger:
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=FULL")
             self._db.execute("PRAGMA busy_timeout=5000")
-            with self._transaction():
-                create_or_upgrade(self._db)
-            self._load()
+            with self._transaction() as db:
+                create_or_upgrade(db)
+            self._load(self._db)
         except sqlite3.DatabaseError as exc:
             raise ConfigError(
                 f"{path} is not a readable ledger ({exc}); rebuild it from the broker with `bot reconcile "
                 "--rebuild` (the broken file is kept aside)"
             ) from None
-        self.version = 0  # counts the writes that changed something: derived views recompute only then
 
-    def _load(self) -> None:
-        db = self._db
+    @classmethod
+    def in_memory(cls) -> Ledger:
+        return cls(None)
+
+    def subscribe(self, listener: LedgerListener) -> None:
+        self._listeners.append(listener)
+
+    def _load(self, db: sqlite3.Connection) -> None:
         self._orders = {o.client_order_id: o for o in select_all(db, OrderRecord, "orders")}
         self._fills = sorted(select_all(db, FillRecord, "fills"), key=_fill_order)
         self._fill_keys = {(f.client_order_id, str(f.cum_qty)) for f in self._fills}
@@ -72,10 +103,11 @@ class Ledger:
         self._decisions = {date.fromisoformat(d): r for d, r in db.execute("SELECT session, reason FROM decisions")}
         rows = db.execute("SELECT symbol, ex_date, amount FROM dividends").fetchall()
         self._dividends = {(s, date.fromisoformat(d)): Decimal(a) for s, d, a in rows}
-        self._meta = self._read_meta()
+        self._meta = self._read_meta(db)
 
-    def _read_meta(self) -> LedgerMeta:
-        row = self._db.execute(
+    @staticmethod
+    def _read_meta(db: sqlite3.Connection) -> LedgerMeta:
+        row = db.execute(
             "SELECT start_equity, first_session, account_id, account_url, demo FROM meta WHERE id = 1"
         ).fetchone()
         start_equity, first_session, account_id, account_url, demo = row
@@ -88,17 +120,27 @@ class Ledger:
         )
 
     def close(self) -> None:
-        self._db.close()
+        if self._db is not None:
+            self._db.close()
 
     @contextmanager
-    def _transaction(self) -> Iterator[None]:
-        self._db.execute("BEGIN IMMEDIATE")
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        db = self._db
+        assert db is not None
+        db.execute("BEGIN IMMEDIATE")
         try:
-            yield
+            yield db
         except BaseException:
-            self._db.execute("ROLLBACK")
+            db.execute("ROLLBACK")
             raise
-        self._db.execute("COMMIT")
+        db.execute("COMMIT")
+
+    def _write(self, write: Callable[[sqlite3.Connection], int]) -> int:
+        """Run one write in a transaction; rows written (in memory, every write is new: the caller checked)."""
+        if self._db is None:
+            return 1
+        with self._transaction() as db:
+            return write(db)
 
     # Orders
 
@@ -111,9 +153,10 @@ class Ledger:
             order.broker_order_id,
         ):
             return False
-        with self._transaction():
-            insert(self._db, "orders", order, on_conflict=ORDER_UPDATE)
-        self._orders[order.client_order_id] = (
+        self._write(lambda db: insert(db, "orders", order, on_conflict=ORDER_UPDATE))
+        if known is None:
+            self._sorted_orders = None
+        stored = self._orders[order.client_order_id] = (
             order
             if known is None
             else replace(
@@ -124,20 +167,26 @@ class Ledger:
                 updated_at=order.updated_at,
             )
         )
+        self._sorted_orders = None
         self.version += 1
+        for listener in self._listeners:
+            listener.order_recorded(stored)
         return True
 
     def orders(self) -> list[OrderRecord]:
-        return sorted(self._orders.values(), key=_order_order)
+        if self._sorted_orders is None:
+            self._sorted_orders = sorted(self._orders.values(), key=_order_order)
+        return list(self._sorted_orders)
 
     # Changes made outside the bot
 
     def add_outside_change(self, change: OutsideChange) -> None:
-        with self._transaction():
-            insert(self._db, "outside_changes", change)
+        self._write(lambda db: insert(db, "outside_changes", change))
         self._outside.append(change)
         self._outside.sort(key=lambda c: c.observed_at.isoformat())  # stable: equal times keep their order
         self.version += 1
+        for listener in self._listeners:
+            listener.outside_change_recorded(change)
 
     def outside_changes(self) -> list[OutsideChange]:
         return list(self._outside)
@@ -149,13 +198,13 @@ class Ledger:
         key = (fill.client_order_id, str(fill.cum_qty))
         if key in self._fill_keys:
             return False
-        with self._transaction():
-            written = insert(self._db, "fills", fill)
-        if written != 1:
+        if self._write(lambda db: insert(db, "fills", fill)) != 1:
             return False
         self._fill_keys.add(key)
         insort(self._fills, fill, key=_fill_order)
         self.version += 1
+        for listener in self._listeners:
+            listener.fill_recorded(fill)
         return True
 
     def fills(self) -> list[FillRecord]:
@@ -170,9 +219,7 @@ class Ledger:
     def add_snapshot(self, snapshot: Snapshot) -> bool:
         if snapshot.session in self._snapshots:
             return False
-        with self._transaction():
-            written = insert(self._db, "snapshots", snapshot)
-        if written != 1:
+        if self._write(lambda db: insert(db, "snapshots", snapshot)) != 1:
             return False
         self._snapshots[snapshot.session] = snapshot
         self.version += 1
@@ -208,18 +255,25 @@ class Ledger:
         new = {name: value for name, value in given.items() if value is not None and getattr(self._meta, name) is None}
         if not new and (not demo or self._meta.demo):
             return
-        with self._transaction():
-            for name, value in new.items():  # names from the fixed list above, values bound
-                text = value.isoformat() if isinstance(value, date) else str(value)
-                self._db.execute(f"UPDATE meta SET {name} = ? WHERE id = 1 AND {name} IS NULL", (text,))
-            if demo:
-                self._db.execute("UPDATE meta SET demo = 1 WHERE id = 1")
-        self._meta = self._read_meta()
+        if self._db is None:
+            self._meta = replace(self._meta, **new, demo=self._meta.demo or demo)  # type: ignore[arg-type]
+        else:
+            with self._transaction() as db:
+                for name, value in new.items():  # names from the fixed list above, values bound
+                    text = value.isoformat() if isinstance(value, date) else str(value)
+                    db.execute(f"UPDATE meta SET {name} = ? WHERE id = 1 AND {name} IS NULL", (text,))
+                if demo:
+                    db.execute("UPDATE meta SET demo = 1 WHERE id = 1")
+            self._meta = self._read_meta(db)
         self.version += 1
 
     def decision(self, session: date) -> str | None:
         """Why the rule decided as it did after ``session``'s close (or in it, intraday), if it has."""
         return self._decisions.get(session)
+
+    def decided(self) -> KeysView[date]:
+        """The sessions whose decision is recorded (a live view)."""
+        return self._decisions.keys()
 
     def decisions(self) -> dict[date, str]:
         return dict(sorted(self._decisions.items()))
@@ -227,18 +281,24 @@ class Ledger:
     def record_decision(self, session: date, reason: str) -> None:
         if session in self._decisions:
             return
-        with self._transaction():
-            self._db.execute("INSERT OR IGNORE INTO decisions VALUES (?, ?)", (session.isoformat(), reason))
+        self._write(
+            lambda db: (
+                db.execute("INSERT OR IGNORE INTO decisions VALUES (?, ?)", (session.isoformat(), reason)).rowcount
+            )
+        )
         self._decisions[session] = reason
         self.version += 1
 
     def record_dividend(self, symbol: str, ex_date: date, amount: Decimal) -> None:
         if (symbol, ex_date) in self._dividends:
             return
-        with self._transaction():
-            self._db.execute(
-                "INSERT OR IGNORE INTO dividends VALUES (?, ?, ?)", (symbol, ex_date.isoformat(), str(amount))
+        self._write(
+            lambda db: (
+                db.execute(
+                    "INSERT OR IGNORE INTO dividends VALUES (?, ?, ?)", (symbol, ex_date.isoformat(), str(amount))
+                ).rowcount
             )
+        )
         self._dividends[(symbol, ex_date)] = amount
         self.version += 1
 

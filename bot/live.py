@@ -41,7 +41,7 @@ def demo_ledger_path(settings: Settings) -> Path:
 
 def claim_ledger(ledger: Ledger, account_id: str, settings: Settings, *, demo: bool) -> None:
     """A ledger belongs to one account (and the demo's to the demo): refuse anyone else's, naming both."""
-    where = f"the ledger in BOT_DATA_DIR={ledger.path.parent}"
+    where = f"the ledger in BOT_DATA_DIR={settings.runtime.data_dir}"
     meta = ledger.meta()
     if meta.demo and not demo:
         raise ConfigError(f"{where} is the demo's; point BOT_DATA_DIR at another directory for a real account")

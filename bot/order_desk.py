@@ -7,6 +7,7 @@ scored on official prices; until then the order record already counts toward the
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -15,14 +16,12 @@ from bot.benchmark_price import benchmark_price_at, benchmark_window
 from bot.broker.base import Broker
 from bot.broker.validate import same_order
 from bot.domain import NEW_YORK, Account, Order, OrderRequest, OrderStatus
-from bot.engine.plan import order_session
-from bot.engine.policy import FINAL, Attempt
-from bot.errors import OrderRejected, RejectionKind
+from bot.engine.portfolio import OpenTrade, Portfolio
+from bot.errors import OrderRejected
 from bot.ledger import FillRecord, Ledger, OrderRecord
 from bot.market import venue
 from bot.money import price
 from bot.orders import Intent
-from bot.round_trips import OpenTrade, bot_held, live_orders, season_traded
 from bot.season_calendar import TradingCalendar
 from bot.watch.next_action import PassView
 from strategies.breakout import season_for
@@ -33,39 +32,14 @@ class OrderDesk:
     def __init__(self, broker: Broker, ledger: Ledger, params: BreakoutParams, log: Any) -> None:
         self.broker, self.ledger, self.params, self.log = broker, ledger, params, log
 
-    # What was tried
-
-    def attempts(self, season: int, intent: Intent, calendar: TradingCalendar) -> list[Attempt]:
-        records = [o for o in self.ledger.orders() if o.season == season and o.intent == intent.value]
-        return [
-            Attempt(
-                number=int(r.client_order_id.rsplit("-", 1)[-1]),
-                status=r.status,
-                filled_qty=r.filled_qty,
-                time_in_force=r.time_in_force,
-                session=order_session(r.time_in_force, r.submitted_at, calendar),
-                reason=r.reason,
-                rejection=RejectionKind(r.rejection) if r.rejection else None,
-            )
-            for r in sorted(records, key=lambda r: int(r.client_order_id.rsplit("-", 1)[-1]))
-        ]
-
-    def bot_quantity(self) -> Decimal:
-        return bot_held(self.ledger, self.params.symbol)
-
-    def season_entered(self, season: int) -> bool:
-        """An entry of the season filled: its priced fill, or an order record that already says so."""
-        if season_traded(self.ledger, self.params, season):
-            return True
-        return any(
-            o.season == season and o.intent == Intent.ENTRY.value and o.filled_qty > 0 for o in self.ledger.orders()
-        )
-
-    def live_orders(self) -> list[OrderRecord]:
-        return live_orders(self.ledger)
-
     def observe(
-        self, now: datetime, calendar: TradingCalendar, account: Account, broker_long: Decimal, trade: OpenTrade | None
+        self,
+        portfolio: Portfolio,
+        now: datetime,
+        calendar: TradingCalendar,
+        account: Account,
+        broker_long: Decimal,
+        trade: OpenTrade | None,
     ) -> PassView:
         """What a pass saw, for `bot status`, the metrics and the status page."""
         current = calendar.current_or_next(now)
@@ -75,26 +49,16 @@ class OrderDesk:
             calendar=calendar,
             params=self.params,
             trade=trade,
-            held=self.bot_quantity(),
-            live_orders=self.live_orders(),
-            fills_pending=self.fills_pending(),
+            held=portfolio.held,
+            live_orders=portfolio.live_orders(),
+            fills_pending=portfolio.fills_pending(),
             blocked_by=account.blocked_by,
             season_entered=current is not None
-            and self.season_entered(season_for(current.day, calendar.days, self.params)),
+            and portfolio.season_entered(season_for(current.day, calendar.days, self.params)),
             decided=frozenset(d for d in nearby if self.ledger.decision(d) is not None),
             equity=account.equity,
             broker_qty=broker_long,
         )
-
-    def any_live(self) -> bool:
-        return bool(self.live_orders())
-
-    def fills_pending(self) -> bool:
-        """Whether an order has filled more than its priced fill records say (they wait for the benchmark)."""
-        recorded: dict[str, Decimal] = {}
-        for f in self.ledger.fills():
-            recorded[f.client_order_id] = recorded.get(f.client_order_id, Decimal(0)) + f.qty
-        return any(recorded.get(r.client_order_id, Decimal(0)) < r.filled_qty for r in self.ledger.orders())
 
     # Sending
 
@@ -160,14 +124,13 @@ class OrderDesk:
 
     # Following
 
-    def follow_open_orders(self, now: datetime, calendar: TradingCalendar) -> list[tuple[Intent, int]]:
-        """Refresh every order still working or with fills not yet recorded; return the exits that filled."""
-        closed: list[tuple[Intent, int]] = []
-        for record in self.ledger.orders():
+    def follow(self, records: Sequence[OrderRecord], now: datetime, calendar: TradingCalendar) -> list[int]:
+        """Refresh these orders (those still working or with fills not yet recorded); return the seasons whose
+        exit recorded a fill."""
+        closed: list[int] = []
+        for record in records:
             if not record.broker_order_id:
                 continue  # refused at submission: nothing at the broker
-            if record.status in FINAL and self.ledger.filled_qty(record.client_order_id) == record.filled_qty:
-                continue
             order = self.broker.order_by_client_id(record.client_order_id)
             if order is None:
                 continue
@@ -183,7 +146,7 @@ class OrderDesk:
                     reason=_update_reason(order),
                 )
             if self.record_fills(order, intent, record.season, now, calendar) and intent is Intent.EXIT:
-                closed.append((intent, record.season))
+                closed.append(record.season)
         return closed
 
     def record_fills(self, order: Order, intent: Intent, season: int, now: datetime, calendar: TradingCalendar) -> bool:

@@ -12,23 +12,21 @@ from decimal import Decimal
 from typing import Any
 
 from bot.domain import Position
+from bot.engine.portfolio import OpenTrade, Portfolio
 from bot.ledger import Ledger, OutsideChange
-from bot.order_desk import OrderDesk
-from bot.round_trips import OpenTrade
-from strategies.params import BreakoutParams
 
 
 def watch_position(
     ledger: Ledger,
-    desk: OrderDesk,
-    params: BreakoutParams,
+    portfolio: Portfolio,
     position: Position | None,
     now: datetime,
     trade: OpenTrade | None,
     log: Any,
 ) -> None:
+    params = portfolio.params
     broker_qty = position.qty if position else Decimal(0)
-    ours = desk.bot_quantity()
+    ours = portfolio.held
     if broker_qty == ours:
         return
     if broker_qty < ours:

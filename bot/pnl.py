@@ -8,12 +8,13 @@ from decimal import Decimal
 from typing import Any
 
 from bot.broker.base import Broker
+from bot.engine.portfolio import Portfolio
 from bot.errors import BrokerError
 from bot.ledger import Ledger, Snapshot
 from bot.market import venue
 from bot.market.dividends import Dividends
 from bot.money import cents, pct, price
-from bot.round_trips import OpenTrade, closed_round_trips, holdings_at
+from bot.round_trips import closed_round_trips, holdings_at
 from bot.scoring import claim_holds, trip_with_dividends
 from bot.season_calendar import TradingCalendar
 from strategies.params import BreakoutParams
@@ -29,14 +30,14 @@ def _settled_session(now: datetime, calendar: TradingCalendar) -> Any:
 
 def take_snapshot(
     ledger: Ledger,
+    portfolio: Portfolio,
     broker: Broker,
-    params: BreakoutParams,
     now: datetime,
     calendar: TradingCalendar,
-    trade: OpenTrade | None,
     log: Any,
     warn_once: Callable[..., None],
 ) -> None:
+    params, trade = portfolio.params, portfolio.open_trade(calendar.days)
     closed = _settled_session(now, calendar)
     if closed is None or ledger.has_snapshot(closed.day):
         return
@@ -64,8 +65,9 @@ def take_snapshot(
     if trade is not None and held > 0:
         record_dividends(ledger, broker, params, trade.entry_session, closed.day)
     else:
-        ended = [trip for _, trip in closed_round_trips(ledger, params) if trip.exit_session == closed.day]
-        for trip in ended:  # the exit session's own ex-dates, if the fetch at the close failed
+        # The exit session's own ex-dates, if the fetch at the close failed.
+        ended = {season for season, leg in portfolio.exits.items() if leg.fills[-1].session == closed.day}
+        for trip in [trip for season, trip in closed_round_trips(portfolio) if season in ended] if ended else []:
             record_dividends(ledger, broker, params, trip.entry_session, trip.exit_session)
     ledger.add_snapshot(Snapshot(closed.day, equity, held, held * close, benchmark_value))
     if trade is not None and held > 0:
@@ -101,8 +103,9 @@ def ledger_dividends(ledger: Ledger) -> Dividends:
     return ledger.dividends()
 
 
-def log_trade_closed(ledger: Ledger, broker: Broker, params: BreakoutParams, season: int, log: Any) -> None:
-    trip = next((trip for s, trip in closed_round_trips(ledger, params) if s == season), None)
+def log_trade_closed(ledger: Ledger, portfolio: Portfolio, broker: Broker, season: int, log: Any) -> None:
+    params = portfolio.params
+    trip = next((trip for s, trip in closed_round_trips(portfolio) if s == season), None)
     if trip is None:
         return
     try:

@@ -16,6 +16,7 @@ from pathlib import Path
 from bot.broker.alpaca import AlpacaBroker
 from bot.config import Settings
 from bot.engine.clock import wall_now
+from bot.engine.portfolio import Portfolio
 from bot.errors import ConfigError
 from bot.instance_lock import InstanceLock
 from bot.ledger import Ledger
@@ -67,7 +68,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
             for order in orders:
                 _, _, season, intent, _ = order.client_order_id.rsplit("-", 4)
                 desk.record_order(order, Intent(intent), int(season), reason="rebuilt")
-            desk.follow_open_orders(now, calendar)
+            desk.follow(Portfolio(ledger, params).to_follow(), now, calendar)
             fills = ledger.fills()
             spent = sum((f.qty * f.price * (1 if f.side == "buy" else -1) for f in fills), Decimal(0))
             ledger.remember(start_equity=account.cash + spent, first_session=fills[0].session if fills else now.date())

@@ -8,9 +8,9 @@ from typing import Any
 
 from bot.domain import NEW_YORK, Account
 from bot.engine.policy import MAX_ORDER_ATTEMPTS
+from bot.engine.portfolio import OpenTrade
 from bot.order_desk import OrderDesk
 from bot.orders import Intent, client_order_id
-from bot.round_trips import OpenTrade
 from bot.season_calendar import TradingCalendar
 from strategies.breakout import season_of
 

@@ -4,18 +4,19 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from bot.engine.portfolio import Portfolio
 from bot.ledger import Ledger
 from bot.money import price
 from bot.pnl import ledger_dividends
-from bot.round_trips import closed_round_trips, open_trade
+from bot.round_trips import closed_round_trips
 from bot.scoring import HoldPoint, RoundTrip, Scorecard, max_drawdown_pct, with_dividends
 from strategies.params import BreakoutParams
 
 
 def ledger_scorecard(ledger: Ledger, params: BreakoutParams) -> Scorecard:
-    snapshots = ledger.snapshots()
-    trips: list[RoundTrip] = [trip for _, trip in closed_round_trips(ledger, params)]
-    still_open = open_trade(ledger, params, sessions=[])
+    snapshots, portfolio = ledger.snapshots(), Portfolio(ledger, params)
+    trips: list[RoundTrip] = [trip for _, trip in closed_round_trips(portfolio)]
+    still_open = portfolio.open_trade([])
     if still_open is not None and snapshots and snapshots[-1].position_qty > 0:
         # Marked like the backtest marks an open position: at the last recorded close, benchmark alike.
         last = snapshots[-1]

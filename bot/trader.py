@@ -1,35 +1,35 @@
-"""One pass of the trading logic: reconcile, follow orders, check the account and position, decide, act.
+"""The cycle: gather what the broker and the ledger know, plan (bot/engine/planner.py), submit once, record, log.
 
 Every pass is idempotent: it reads what the broker and the ledger already know and does only what is still
-due, so a restart at any moment picks up where the last pass stopped without repeating an order. What to send
-after a refusal, an unfilled auction or a partial fill is decided by bot/engine/policy.py.
+due, so a restart at any moment picks up where the last pass stopped without repeating an order. The same
+cycle runs `bot run` and `bot demo` on the alpaca-py adapter and the backtest on the in-process venue.
 """
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from dataclasses import replace
+from datetime import datetime
 from decimal import Decimal
-from functools import partial
 from typing import Any
 
 from bot.broker.base import Broker
-from bot.domain import Account, OrderRequest, Side
-from bot.engine import plan, policy
+from bot.domain import Account
+from bot.engine import planner
 from bot.engine.clock import BrokerClock
-from bot.engine.plan import ExitOrder, Hold, order_session
-from bot.engine.policy import Next
-from bot.engine.schedule import next_wake
-from bot.entries import Entries
+from bot.engine.plan_types import Due, Event, Facts, Market, Plan, Step, Wake
+from bot.engine.planner import history_from
+from bot.engine.portfolio import OpenTrade, Portfolio
 from bot.ledger import Ledger
+from bot.minute_watch import MinuteWatch
 from bot.order_desk import OrderDesk
-from bot.orders import Intent, client_order_id
 from bot.outside import watch_position
 from bot.pnl import log_trade_closed, take_snapshot
 from bot.reconcile import reconcile
-from bot.round_trips import OpenTrade, open_trade
 from bot.season_calendar import CalendarCache, TradingCalendar
 from bot.watch.next_action import PassView
-from strategies.params import BreakoutParams, Trigger
+from strategies.params import BreakoutParams
+
+ROUNDS_A_PASS = 3  # a refused order is answered in the same pass from fresh facts, at most this often
 
 
 class Trader:
@@ -38,25 +38,31 @@ class Trader:
     ) -> None:
         self.broker, self.ledger, self.params, self.log = broker, ledger, params, log
         self.clock = clock or BrokerClock(lambda: broker.clock().now)
+        self.portfolio = Portfolio(ledger, params)
+        ledger.subscribe(self.portfolio)
         self.desk = OrderDesk(broker, ledger, params, log)
         self.now: datetime | None = None  # the broker's time at the start of the last pass
         self._seen: tuple[datetime, TradingCalendar, Account, Decimal] | None = None  # the last complete pass
         self._view: tuple[object, PassView] | None = None
         self.problems: dict[str, str] = {}  # what keeps the bot from trading now (bot health reports them)
         self._calendars = CalendarCache(broker.calendar)
+        self._minutes = MinuteWatch(broker, params.symbol, lambda day: history_from(day, params))
         self._reconciled = False
         self._warned: set[str] = set()
-        self.decision_at: datetime | None = None  # the next moment a pass must see (the demo's lockstep holds it)
-        self._watching_minutes = False  # the last pass left only the intraday trigger's minutes to watch
-        self.entries = Entries(broker, ledger, self.desk, params, log, verdict=self._verdict, blocked=self._blocked,
-                               warn_once=self._warn_once)  # fmt: skip
+        self._wake: Wake | None = None
+
+    @property
+    def decision_at(self) -> datetime | None:
+        """The next moment a pass must see (the demo's lockstep holds its replay there)."""
+        return self._wake.decision_at if self._wake else None
 
     def tick(self) -> datetime:  # do what is due now; return the broker time of the next decision point
-        now, read = self.clock.for_look() if self._watching_minutes else (self.clock.for_pass(), True)
-        if self._watching_minutes and self.decision_at is not None and now < self.decision_at:
+        watching = self._wake is not None and self._wake.watching_minutes
+        now, read = self.clock.for_look() if watching else (self.clock.for_pass(), True)
+        if watching and self.decision_at is not None and now < self.decision_at:
             # Between decision points, flat and with nothing working: the intraday trigger only reads the minutes.
             self.now, calendar = now, self._calendars.at(now)
-            self.entries.intraday(now, calendar, None)
+            self._act(self._facts(now, calendar, None, Decimal(0)))
             return self._next_wake(now, calendar)
         now = self.now = now if read else self.clock.read()  # a pass goes by the broker's clock itself
         calendar = self._calendars.at(now)
@@ -64,33 +70,74 @@ class Trader:
         if not self._reconciled:
             reconcile(self.desk, now, calendar, account, self.open_trade(calendar), self.log)
             self._reconciled = True
-        for _, season in self.desk.follow_open_orders(now, calendar):
+        for season in self.desk.follow(self.portfolio.to_follow(), now, calendar):
             if self.open_trade(calendar) is None:
-                log_trade_closed(self.ledger, self.broker, self.params, season, self.log)
+                log_trade_closed(self.ledger, self.portfolio, self.broker, season, self.log)
         position = self.broker.position(self.params.symbol)
         broker_long = position.long_qty if position else Decimal(0)
-        if not self.desk.any_live():
-            watch_position(self.ledger, self.desk, self.params, position, now, self.open_trade(calendar), self.log)
-        take_snapshot(
-            self.ledger, self.broker, self.params, now, calendar, self.open_trade(calendar), self.log, self._warn_once
-        )
+        if not self.portfolio.live_orders():
+            watch_position(self.ledger, self.portfolio, position, now, self.open_trade(calendar), self.log)
+        take_snapshot(self.ledger, self.portfolio, self.broker, now, calendar, self.log, self._warn_once)
         if not self._blocked(account):
-            self._decide(now, calendar, account, broker_long)
+            self._act(self._facts(now, calendar, account, broker_long))
         self._seen = (now, calendar, account, broker_long)
         return self._next_wake(now, calendar)
 
+    def _facts(self, now: datetime, calendar: TradingCalendar, account: Account | None, broker_long: Decimal) -> Facts:
+        return Facts(now=now, calendar=calendar, params=self.params, portfolio=self.portfolio, account=account,
+                     broker_long=broker_long, decided=self.ledger.decided())  # fmt: skip
+
+    def _act(self, facts: Facts) -> None:
+        """Plan and carry out; a refused order is planned again at once, from fresh facts."""
+        for _ in range(ROUNDS_A_PASS):
+            due = planner.due(facts)
+            market = self._read(due, facts)
+            plan = planner.plan(facts, due, market)
+            if plan.needs_account:  # a look between passes reads the account only to buy
+                account = self.broker.account()
+                if self._blocked(account):
+                    return
+                facts = replace(facts, account=account)
+                plan = planner.plan(facts, planner.due(facts), market)
+            if self._carry_out(plan, facts.now):
+                return
+            facts = replace(facts, account=self.broker.account(), decided=self.ledger.decided())
+
+    def _read(self, due: Due, facts: Facts) -> Market:
+        """The market data the plan reads for what is due."""
+        symbol, through = self.params.symbol, due.bars_through
+        if due.step is Step.LOOK:
+            assert due.closed is not None and due.upcoming is not None
+            session = due.upcoming
+            minutes = self._minutes.minutes(session.day, session.opens_at, facts.now)
+            return Market(bars=self._minutes.prior(due.closed.day), minutes=minutes)
+        if due.step is not Step.ENTRY:
+            return Market()
+        bars = self.broker.daily_bars(symbol, history_from(through, self.params), through) if through else ()
+        latest = self.broker.latest_price(symbol) if due.retry is not None else None
+        return Market(bars=bars, latest=latest)
+
+    def _carry_out(self, plan: Plan, now: datetime) -> bool:
+        """Log, submit, record; False when the broker refused the order (so that the pass plans again)."""
+        for event in plan.events:
+            self._log(event)
+        for key, problem in plan.problems.items():
+            if problem is None:
+                self.problems.pop(key, None)
+            else:
+                self.problems[key] = problem
+        taken = True
+        if plan.order is not None:
+            order = plan.order
+            taken = self.desk.submit(order.request, order.intent, order.season, order.reason, now)
+        if plan.decision is not None:
+            self.ledger.record_decision(*plan.decision)
+        return taken
+
     def _next_wake(self, now: datetime, calendar: TradingCalendar) -> datetime:
-        working = [(o.time_in_force, order_session(o.time_in_force, o.submitted_at, calendar))
-                   for o in self.desk.live_orders()]  # fmt: skip
-        pending, blocked = self.desk.fills_pending(), "account_blocked" in self.problems
-        wake = partial(next_wake, now, calendar, working=working, fills_pending=pending, blocked=blocked)
-        idle = not (working or pending or blocked or self.desk.bot_quantity() or self.open_trade(calendar))
-        # Only a flat bot with nothing working looks each minute for the intraday trigger's breakout; holding, it
-        # waits for the decision points like the close trigger. Minute looks can be skipped (the first breakout
-        # minute is found later); the decision points not.
-        self._watching_minutes = self.params.trigger is Trigger.INTRADAY and idle
-        self.decision_at = wake(Trigger.CLOSE)
-        return wake(Trigger.INTRADAY) if self._watching_minutes else self.decision_at
+        blocked = "account_blocked" in self.problems
+        self._wake = planner.wake(now, calendar, self.params, self.portfolio, blocked=blocked)
+        return self._wake.at
 
     @property
     def view(self) -> PassView | None:
@@ -99,20 +146,9 @@ class Trader:
             return None
         if self._view is None or self._view[0] is not self._seen:
             now, calendar, account, broker_long = self._seen
-            self._view = (self._seen, self.desk.observe(now, calendar, account, broker_long, self.open_trade(calendar)))
+            view = self.desk.observe(self.portfolio, now, calendar, account, broker_long, self.open_trade(calendar))
+            self._view = (self._seen, view)
         return self._view[1]
-
-    def _decide(self, now: datetime, calendar: TradingCalendar, account: Account, broker_long: Decimal) -> None:
-        trade, held = self.open_trade(calendar), self.desk.bot_quantity()
-        if trade is not None and held > 0:
-            self._exit_if_due(now, calendar, trade, broker_long)
-        elif trade is not None or held > 0:
-            pass  # a fill's priced record waits for the benchmark's official prices: nothing to decide yet
-        elif self.params.trigger is Trigger.INTRADAY:
-            self.entries.intraday(now, calendar, account)
-        else:
-            self.entries.after_close(now, calendar, account)
-            self.entries.retry(now, calendar, account)
 
     def _blocked(self, account: Account) -> bool:
         cause = account.blocked_by
@@ -126,51 +162,15 @@ class Trader:
         return True
 
     def open_trade(self, calendar: TradingCalendar) -> OpenTrade | None:
-        return open_trade(self.ledger, self.params, calendar.days)
+        return self.portfolio.open_trade(calendar.days)
 
-    def _verdict(self, season: int, intent: Intent, session: date | None, calendar: TradingCalendar) -> policy.Verdict:
-        verdict = policy.next_attempt(self.desk.attempts(season, intent, calendar), session)
-        if verdict.next is Next.EXHAUSTED:
-            self._exhausted(season, intent)
-        return verdict
-
-    def _exhausted(self, season: int, intent: Intent) -> None:
-        key = f"exhausted:{season}:{intent.value}"
-        self.problems[key] = f"{intent.value} orders of season {season}: {policy.MAX_ORDER_ATTEMPTS} attempts used"
-        self._warn_once(key, "order_attempts_exhausted", season=season, intent=intent.value,
-                        attempts=policy.MAX_ORDER_ATTEMPTS, action="stopped_trying")  # fmt: skip
-
-    # Exit
-
-    def _exit_if_due(self, now: datetime, calendar: TradingCalendar, trade: OpenTrade, broker_long: Decimal) -> None:
-        attempts = self.desk.attempts(trade.season, Intent.EXIT, calendar)
-        ledger_open = min(trade.qty, self.desk.bot_quantity())
-        order = plan.plan_exit(now, calendar, trade.planned_exit, attempts, ledger_open, broker_long)
-        mismatch = {"symbol": self.params.symbol, "broker_qty": str(broker_long), "ledger_qty": str(ledger_open)}
-        if order is Hold.NO_EXIT_SESSION:
-            self._warn_once(
-                f"exit:{trade.planned_exit}", "exit_session_unknown", planned_exit=trade.planned_exit.isoformat()
-            )
-        elif order is Hold.EXHAUSTED:
-            self._exhausted(trade.season, Intent.EXIT)
-        elif order is Hold.NOTHING_HELD:
-            symbol = self.params.symbol
-            self.problems["position_mismatch"] = f"broker holds {broker_long} {symbol}, the bot {ledger_open}"
-            self._warn_once(f"mismatch:{trade.season}:{broker_long}", "position_mismatch", **mismatch, action="no_sell")
-        if not isinstance(order, ExitOrder):
-            return
-        if order.short_of_ledger:
-            self.log.warning("position_mismatch", **mismatch, action=f"sell_{order.qty}")
-        coid = client_order_id(self.params.symbol, trade.season, Intent.EXIT, order.attempt)
-        request = OrderRequest(
-            symbol=self.params.symbol,
-            side=Side.SELL,
-            qty=order.qty,
-            time_in_force=order.time_in_force,
-            client_order_id=coid,
-        )
-        self.problems.pop("position_mismatch", None)
-        self.desk.submit(request, Intent.EXIT, trade.season, order.reason, now)
+    def _log(self, event: Event) -> None:
+        if event.once is not None:
+            self._warn_once(event.once, event.name, **event.fields)
+        elif event.level == "warning":
+            self.log.warning(event.name, **event.fields)
+        else:
+            self.log.info(event.name, **event.fields)
 
     def _warn_once(self, key: str, event: str, **fields: Any) -> None:
         if key not in self._warned:

@@ -34,6 +34,7 @@ def test_every_logged_event_is_in_the_readme() -> None:
     source = "\n".join(p.read_text() for p in (ROOT / "bot").rglob("*.py"))
     events = set(re.findall(r'(?:log|self\.log)\.(?:info|warning|error)\(\s*"([a-z_]+)"', source))
     events |= set(re.findall(r'_warn_once\([^,]+,\s*"([a-z_]+)"', source))
+    events |= set(re.findall(r'\bEvent\(\s*"([a-z_]+)"', source))  # the planner's events, logged by the cycle
     assert {"startup", "signal", "fill", "pnl", "trade_closed", "retry", "error", "shutdown"} <= events
     for event in events:
         assert f"`{event}`" in readme, f"log event {event} is not documented in the README"

@@ -115,30 +115,28 @@ def test_a_jump_ends_the_counting_and_a_reading_taken_for_a_pass_is_used_once() 
 
 
 @pytest.mark.parametrize(
-    ("now", "trigger", "working", "fills_pending", "blocked", "wake"),
+    ("now", "trigger", "working", "fills_pending", "blocked", "retry", "wake"),
     [
-        (et(27, 10), Trigger.CLOSE, [], False, False, et(27, 16, 1)),  # holding or waiting: the close
-        (et(27, 16, 1), Trigger.CLOSE, [], False, False, et(27, 16, 17)),  # the daily bar settles
-        (et(27, 16, 17), Trigger.CLOSE, [], False, False, et(27, 19)),  # auctions reopen: an opg entry may go out
-        (et(27, 19), Trigger.CLOSE, [], False, False, et(28, 9, 31)),  # the open
-        (et(28, 16, 17), Trigger.CLOSE, [], False, False, et(28, 19)),  # a Friday evening
-        (et(28, 19), Trigger.CLOSE, [], False, False, et(1, 9, 31, month=7)),  # over the weekend
-        (et(27, 10), Trigger.INTRADAY, [], False, False, et(27, 10, 1)),  # intraday: each minute of the session
-        (et(27, 19, 5), Trigger.INTRADAY, [], False, False, et(28, 9, 31)),  # not overnight
-        (et(27, 19, 1), Trigger.CLOSE, [("opg", date(2024, 6, 28))], False, False, et(28, 9, 31)),  # overnight opg
-        (et(27, 15, 45), Trigger.CLOSE, [("cls", date(2024, 6, 27))], False, False, et(27, 16, 1)),
-        (et(27, 10), Trigger.CLOSE, [("day", date(2024, 6, 27))], False, False, et(27, 10, 1)),
-        (et(27, 16, 20), Trigger.CLOSE, [], True, False, et(27, 16, 25)),  # a fill waits for the benchmark
-        (et(27, 17), Trigger.CLOSE, [], False, True, et(27, 17, 15)),  # blocked: look again for the clearing
-        (et(3, 12, 30, month=7), Trigger.CLOSE, [], False, False, et(3, 13, 1, month=7)),  # an early close
+        (et(27, 10), Trigger.CLOSE, [], False, False, False, et(27, 19)),  # flat or holding: the evening's decision
+        (et(27, 16, 1), Trigger.CLOSE, [], False, False, False, et(27, 19)),  # the bar settles before: one pass a day
+        (et(27, 19), Trigger.CLOSE, [], False, False, False, et(28, 19)),  # the next evening
+        (et(28, 19), Trigger.CLOSE, [], False, False, False, et(1, 19, month=7)),  # over the weekend
+        (et(27, 19), Trigger.CLOSE, [], False, False, True, et(28, 9, 31)),  # an unfilled entry: the next open
+        (et(27, 10), Trigger.INTRADAY, [], False, False, False, et(27, 10, 1)),  # intraday: each minute of the session
+        (et(27, 19, 5), Trigger.INTRADAY, [], False, False, False, et(28, 9, 31)),  # not overnight
+        (et(27, 19, 1), Trigger.CLOSE, [("opg", date(2024, 6, 28))], False, False, False, et(28, 9, 31)),  # opg
+        (et(27, 15, 45), Trigger.CLOSE, [("cls", date(2024, 6, 27))], False, False, False, et(27, 16, 1)),
+        (et(27, 10), Trigger.CLOSE, [("day", date(2024, 6, 27))], False, False, False, et(27, 10, 1)),
+        (et(27, 16, 20), Trigger.CLOSE, [], True, False, False, et(27, 16, 25)),  # a fill waits for the benchmark
+        (et(27, 17), Trigger.CLOSE, [], False, True, False, et(27, 17, 15)),  # blocked: look again for the clearing
+        (et(3, 12, 30, month=7), Trigger.CLOSE, [], False, False, False, et(3, 19, month=7)),  # an early close
     ],
     ids=[
+        "session",
         "close",
-        "settled",
         "evening",
-        "open",
-        "friday",
         "weekend",
+        "entry-retry",
         "intraday",
         "intraday-night",
         "opg",
@@ -155,9 +153,10 @@ def test_the_next_wake(
     working: list[tuple[str, date]],
     fills_pending: bool,
     blocked: bool,
+    retry: bool,
     wake: datetime,
 ) -> None:
-    assert next_wake(now, CALENDAR, trigger, working, fills_pending, blocked) == wake
+    assert next_wake(now, CALENDAR, trigger, working, fills_pending, blocked, retry) == wake
 
 
 @pytest.mark.parametrize(

@@ -11,10 +11,10 @@ from typing import Any
 import pytest
 
 from bot.domain import NEW_YORK
+from bot.engine.portfolio import OpenTrade
 from bot.health import evaluate
 from bot.ledger_records import OrderRecord
 from bot.market.calendar import nyse_sessions, session_for
-from bot.round_trips import OpenTrade
 from bot.season_calendar import TradingCalendar
 from bot.watch.messages import NOTIFIED_EVENTS, notification_for
 from bot.watch.metrics import route_of

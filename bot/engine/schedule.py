@@ -1,5 +1,10 @@
 """When the loop should look again: the calendar's next decision point, or sooner for an order that can change.
 
+The decision point of every session is 19:00 ET after its close: its daily bar is settled (the day's mark), the
+close trigger decides on it, and an exit due the next session is sent. The intraday trigger also looks from a
+minute after the open, every minute while it waits for a breakout; an entry that ended unfilled or refused is
+tried again a minute after its session opens.
+
 An auction order cannot fill before its auction, and no order fills outside its session, so a working order
 asks for a look only when it can next change: an ``opg`` order a minute after its session opens, a ``cls``
 order a minute after its close, a ``day`` order every minute of its session. An order still working after
@@ -32,15 +37,14 @@ def next_wake(
     working: Sequence[WorkingOrder] = (),
     fills_pending: bool = False,
     blocked: bool = False,
+    entry_retry: bool = False,
 ) -> datetime:
+    """``entry_retry``: the last entry ended unfilled or refused, so the next open is a decision point too."""
     candidates: list[datetime] = []
     for session in filter(None, (calendar.last_closed(now), calendar.current_or_next(now))):
-        candidates += [
-            session.opens_at + MINUTE,
-            session.closes_at + MINUTE,
-            session.closes_at + venue.DATA_SETTLED_AFTER_CLOSE + MINUTE,
-            venue.evening_of(session),
-        ]
+        candidates.append(venue.evening_of(session))
+        if trigger is Trigger.INTRADAY or entry_retry:
+            candidates.append(session.opens_at + MINUTE)
         if trigger is Trigger.INTRADAY and session.opens_at <= now < session.closes_at:
             candidates.append(now + MINUTE)
     candidates += [order_wake(now, calendar, tif, day) for tif, day in working]

@@ -13,9 +13,9 @@ from decimal import Decimal
 
 from bot.engine import policy
 from bot.engine.plan import exit_due_at, exit_session
+from bot.engine.portfolio import OpenTrade
 from bot.ledger_records import OrderRecord
 from bot.market import venue
-from bot.round_trips import OpenTrade
 from bot.season_calendar import TradingCalendar
 from strategies.breakout import season_of
 from strategies.params import BreakoutParams, Trigger

@@ -13,11 +13,11 @@ from typing import Any
 
 from bot.config import Settings
 from bot.engine.clock import wall_now
+from bot.engine.portfolio import Portfolio
 from bot.errors import BotError, ConfigError
 from bot.health import evaluate, problems_of, read_heartbeat
 from bot.ledger import LEDGER_FILE, Ledger
 from bot.report import ledger_scorecard
-from bot.round_trips import bot_held, live_orders
 from bot.score_output import scorecard_json
 from strategies.params import BreakoutParams
 
@@ -57,9 +57,9 @@ def _recent(ledger: Ledger) -> list[dict[str, str]]:
 def ledger_status(ledger: Ledger, params: BreakoutParams) -> dict[str, Any]:
     decisions = ledger.decisions()
     last = max(decisions) if decisions else None
-    live = live_orders(ledger)
+    portfolio = Portfolio(ledger, params)
     return {
-        "position_qty": str(bot_held(ledger, params.symbol)),
+        "position_qty": str(portfolio.held),
         "last_decision": {"session": last.isoformat(), "reason": decisions[last]} if last else None,
         "open_orders": [
             {
@@ -70,7 +70,7 @@ def ledger_status(ledger: Ledger, params: BreakoutParams) -> dict[str, Any]:
                 "time_in_force": o.time_in_force,
                 "status": o.status,
             }
-            for o in live
+            for o in portfolio.live_orders()
         ],
         "score": scorecard_json(ledger_scorecard(ledger, params)),
         "recent": _recent(ledger),
