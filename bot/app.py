@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -29,10 +30,18 @@ class Bot:
 
 
 def assemble(
-    broker: Broker, ledger_file: Path, params: BreakoutParams, log: Any, *, monotonic: Callable[[], float] | None = None
+    broker: Broker,
+    ledger_file: Path | None,
+    params: BreakoutParams,
+    log: Any,
+    *,
+    monotonic: Callable[[], float] | None = None,
+    now: Callable[[], datetime] | None = None,
 ) -> Bot:
-    """The Trader on ``broker`` with its ledger at ``ledger_file``; with ``monotonic``, its clock counts wall time
-    on that clock (a test's) between its readings of the broker's."""
-    ledger = Ledger(ledger_file)
-    clock = BrokerClock(lambda: broker.clock().now, monotonic) if monotonic else None
+    """The Trader on ``broker`` with its ledger at ``ledger_file`` (None: in memory, the backtest's). Its clock
+    reads the broker's (or ``now``: the backtest's own, which the in-process venue shares) and, with
+    ``monotonic``, counts wall time on that clock (a test's) between readings."""
+    ledger = Ledger(ledger_file) if ledger_file is not None else Ledger.in_memory()
+    read = now or (lambda: broker.clock().now)
+    clock = BrokerClock(read, monotonic) if monotonic else BrokerClock(read)
     return Bot(broker, ledger, Trader(broker, ledger, params, log, clock))

@@ -104,7 +104,7 @@ def demo_settings(settings: Settings, url: str, speed: Decimal) -> Settings:
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.local_exchange import LocalExchange
+    from bot.local_exchange.server import LocalExchange
 
     refuse_what_live_cannot_trade(settings)
     frames, start, end = _frames(args, settings)

@@ -34,9 +34,13 @@ class MinuteWatch:
 
     def minutes(self, session: date, opens_at: datetime, now: datetime) -> list[MinuteBar]:
         """Today's minute bars from the open to ``now``."""
-        known = self._minutes[1] if self._minutes is not None and self._minutes[0] == session else []
+        if self._minutes is None or self._minutes[0] != session:
+            self._minutes = (session, [])
+        known = self._minutes[1]
         since = known[-1].start if known else opens_at
         fresh = self._broker.minute_bars(self._symbol, since, now)
-        merged = [m for m in known if m.start < since] + fresh if fresh else known  # an empty answer drops nothing
-        self._minutes = (session, merged)
-        return merged
+        if fresh:  # an empty answer drops nothing
+            while known and known[-1].start >= since:
+                known.pop()
+            known += fresh
+        return known

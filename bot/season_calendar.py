@@ -36,6 +36,9 @@ class TradingCalendar:
         index = bisect_left(self.days, day)
         return self.sessions[index - 1] if index > 0 else None
 
+    def between(self, first: date, last: date) -> list[Session]:
+        return list(self.sessions[bisect_left(self.days, first) : bisect_right(self.days, last)])
+
     def current_or_next(self, now: datetime) -> Session | None:
         """The session in progress, or the next one to open."""
         index = bisect_left(self.days, now.astimezone(NEW_YORK).date())
@@ -72,7 +75,8 @@ class CalendarCache:
         elif today != self._day:
             end = min(today + REFRESH_AHEAD, self._span[1])
             fresh = self._fetch(today, end)
-            if fresh:  # thirty days without a session is no answer to believe
+            known = self._calendar.between(today, end)
+            if fresh and fresh != known:  # thirty days without a session is no answer to believe
                 kept = [s for s in self._calendar.sessions if not today <= s.day <= end]
                 self._calendar = TradingCalendar([*kept, *fresh])
         self._day = today

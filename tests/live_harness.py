@@ -24,8 +24,9 @@ from bot.app import assemble
 from bot.broker.alpaca import AlpacaBroker
 from bot.config import Settings, load_settings
 from bot.domain import NEW_YORK
-from bot.local_exchange import LocalExchange, ManualClock
+from bot.local_exchange.clock import ManualClock
 from bot.local_exchange.faults import FaultSpec
+from bot.local_exchange.server import LocalExchange
 from bot.logs import configure_logging
 from bot.trader import Trader
 from tests.admin import Admin

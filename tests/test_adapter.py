@@ -16,8 +16,9 @@ from bot.broker.alpaca import AlpacaBroker
 from bot.config import Settings, load_settings
 from bot.domain import NEW_YORK, OrderRequest, Side, TimeInForce
 from bot.errors import BrokerUnavailable, OrderRejected
-from bot.local_exchange import LocalExchange, ManualClock
+from bot.local_exchange.clock import ManualClock
 from bot.local_exchange.faults import parse_faults
+from bot.local_exchange.server import LocalExchange
 from bot.logs import SecretScrubber, configure_logging
 from bot.market.scenarios import build_scenario
 from tests.admin import Admin

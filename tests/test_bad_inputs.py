@@ -10,7 +10,8 @@ import pytest
 
 from bot.cli import main
 from bot.domain import NEW_YORK
-from bot.local_exchange import LocalExchange, ManualClock
+from bot.local_exchange.clock import ManualClock
+from bot.local_exchange.server import LocalExchange
 from bot.market.scenarios import build_scenario
 from tests.admin import Admin
 from tests.test_config import BAD_SETTINGS, SECRET

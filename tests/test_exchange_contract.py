@@ -32,8 +32,9 @@ from alpaca.trading.requests import (
 )
 
 from bot.domain import NEW_YORK
-from bot.local_exchange import LocalExchange, ManualClock
+from bot.local_exchange.clock import ManualClock
 from bot.local_exchange.faults import parse_faults
+from bot.local_exchange.server import LocalExchange
 from bot.market.scenarios import build_scenario
 
 FRAMES = build_scenario("breakout")

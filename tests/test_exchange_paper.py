@@ -25,10 +25,11 @@ from alpaca.trading.requests import MarketOrderRequest
 
 from bot.domain import NEW_YORK
 from bot.errors import ConfigError
-from bot.local_exchange import LocalExchange, ManualClock
 from bot.local_exchange.accounts import AccountModel
+from bot.local_exchange.clock import ManualClock
 from bot.local_exchange.data_routes import DataPlan
 from bot.local_exchange.faults import parse_faults
+from bot.local_exchange.server import LocalExchange
 from bot.market.scenarios import build_scenario
 from tests.admin import Admin
 

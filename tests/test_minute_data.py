@@ -14,8 +14,9 @@ from alpaca.data.timeframe import TimeFrame
 
 from bot.cli import main
 from bot.domain import NEW_YORK
-from bot.local_exchange import LocalExchange, ManualClock
+from bot.local_exchange.clock import ManualClock
 from bot.local_exchange.data_routes import DataPlan
+from bot.local_exchange.server import LocalExchange
 from bot.market.calendar import session_for
 from bot.market.csv_data import daily_bars, load_symbols
 from bot.market.intraday import minute_path

@@ -151,7 +151,8 @@ def test_orders_per_season_stay_bounded_under_random_auction_fates(tmp_path: Pat
 def test_a_429_without_retry_after_waits_until_the_rate_limit_resets(tmp_path: Path) -> None:
     from bot.broker.alpaca import AlpacaBroker
     from bot.errors import BrokerUnavailable
-    from bot.local_exchange import LocalExchange, ManualClock
+    from bot.local_exchange.clock import ManualClock
+    from bot.local_exchange.server import LocalExchange
 
     clock = ManualClock(datetime(2023, 12, 13, 20, tzinfo=NEW_YORK))
     with LocalExchange(FRAMES, clock=clock, rate_limit=1, rate_window_seconds=3600) as ex:

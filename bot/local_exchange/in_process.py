@@ -60,17 +60,24 @@ def as_order(o: PaperOrder) -> Order:
 
 
 class SimulatedBroker:
-    def __init__(self, book: Book, clock: ManualClock, faults: FaultState) -> None:
+    """``real_time_sip``: minutes and latest prices from the SIP tape as they print (Alpaca's paid plan), where the
+    free plan's are IEX's; the backtest decides on the data it is given, not on the exchange's stand-in IEX tape."""
+
+    def __init__(self, book: Book, clock: ManualClock, faults: FaultState, *, real_time_sip: bool = False) -> None:
+        self.real_time_sip = real_time_sip
         self.book, self.market, self.time, self.faults = book, book.market, clock, faults
         account = book.account_for(KEY_ID, KEY_ID)
         assert account is not None  # a new key opens an account
         self.paper: PaperAccount = account
         self.requests: Counter[date] = Counter()  # per New York day, as Alpaca would count them
+        self._advanced_to: datetime | None = None  # the book has applied every fill up to this moment
 
     def _now(self) -> datetime:
         now = self.time.now()
         self.requests[now.astimezone(NEW_YORK).date()] += 1
-        self.book.advance(self.paper, now)
+        if now != self._advanced_to:
+            self.book.advance(self.paper, now)
+            self._advanced_to = now
         return now
 
     def clock(self) -> Clock:
@@ -130,6 +137,7 @@ class SimulatedBroker:
             "client_order_id": request.client_order_id,
         }
         fate = self.faults.order_fate(request.time_in_force.value, request.side.value)
+        self._advanced_to = None  # a new order may fill at once
         try:
             return as_order(self.book.submit(self.paper, body, now, fate))
         except ExchangeError as exc:
@@ -143,6 +151,7 @@ class SimulatedBroker:
         order = next((o for o in self.paper.orders if o.id == order_id), None)
         if order is not None and order.is_open:
             self.book.cancel(self.paper, order, now)
+            self._advanced_to = None
 
     def forbid_shorting(self) -> bool:
         self._now()
@@ -150,7 +159,8 @@ class SimulatedBroker:
         self.paper.configuration.no_shorting = True
         return changed
 
-    # Market data, as the adapter asks for it on the free plan: SIP up to 16 minutes ago, IEX for anything later.
+    # Market data, as the adapter asks for it on the free plan: SIP up to 16 minutes ago, IEX for anything later
+    # (or SIP throughout, with ``real_time_sip``).
 
     def daily_bars(self, symbol: str, start: date, end: date) -> list[DailyBar]:
         now = self._now()
@@ -163,6 +173,8 @@ class SimulatedBroker:
 
     def minute_bars(self, symbol: str, start: datetime, end: datetime) -> list[MinuteBar]:
         now = self._now()
+        if self.real_time_sip:
+            return self.market.feed_minutes(symbol, now, start, min(end, now), Feed.SIP)
         if end > now - venue.DATA_SETTLED_AFTER_CLOSE:
             return self.market.feed_minutes(symbol, now, start, min(end, now), Feed.IEX)
         horizon = now - venue.SIP_DELAY
@@ -170,7 +182,7 @@ class SimulatedBroker:
 
     def latest_price(self, symbol: str) -> Decimal:
         now = self._now()
-        last = self.market.feed_price(symbol, now, Feed.IEX)
+        last = self.market.feed_price(symbol, now, Feed.SIP if self.real_time_sip else Feed.IEX)
         if last is None:
             raise BrokerUnavailable(f"no latest trade for {symbol}")
         return Decimal(str(last))

@@ -52,8 +52,13 @@ def _on_iex(bar: DailyBar, symbol: str) -> DailyBar:
 
 
 class ReplayMarket:
-    def __init__(self, frames: dict[str, pd.DataFrame], dividends: Dividends | None = None) -> None:
+    def __init__(
+        self, frames: dict[str, pd.DataFrame], dividends: Dividends | None = None, *, calendar_beyond_data: bool = True
+    ) -> None:
+        """``calendar_beyond_data``: the calendar goes on past the data with the NYSE's sessions (for the exchange,
+        whose bots look up exits ahead); the backtest's knows the data's sessions only, as its rule does."""
         self.dividends: Dividends = dict(dividends or {})  # served by /v1/corporate-actions
+        self._beyond = calendar_beyond_data
         self._bars = {
             symbol: daily_bars(daily_from_minutes(frame) if is_intraday(frame) else frame)
             for symbol, frame in frames.items()
@@ -67,6 +72,7 @@ class ReplayMarket:
         self.sessions = [session_for(day) for day in days]
         self._days = days
         self._minute_cache: dict[tuple[str, date], list[MinuteBar]] = {}
+        self._starts_cache: dict[tuple[str, date], list[datetime]] = {}
         self._stamps: dict[str, list[datetime]] = {}
 
     @property
@@ -84,8 +90,9 @@ class ReplayMarket:
         """Sessions in the data, then the NYSE calendar beyond it (so bots can look up future exits)."""
         in_data = self.sessions[bisect_left(self._days, start) : bisect_right(self._days, end)]
         last = self._days[-1]
-        beyond = [session_for(day) for day in nyse_sessions(max(start, last + timedelta(days=1)), end)]
-        return in_data + beyond
+        if not self._beyond or end <= last:
+            return in_data
+        return in_data + [session_for(day) for day in nyse_sessions(max(start, last + timedelta(days=1)), end)]
 
     def last_session_started(self, now: datetime) -> Session | None:
         """The latest session whose open is at or before ``now``."""
@@ -139,12 +146,15 @@ class ReplayMarket:
         stamps = self._stamps.get(symbol)
         if stamps is None:  # each bar's midnight stamp, computed once: the bars are sorted, so a range is a bisect
             stamps = self._stamps[symbol] = [_daily_stamp(bar.session) for bar in bars]
-        found = []
-        for bar in bars[bisect_left(stamps, start) : bisect_right(stamps, end)]:
-            session = self.session(bar.session)
-            if session and session.closes_at <= now:
-                found.append(bar)
+        found = bars[bisect_left(stamps, start) : bisect_right(stamps, end)]
+        # Sorted bars: only the last few can be of sessions not closed by ``now``.
+        while found and not self._closed_by(found[-1].session, now):
+            found.pop()
         return found
+
+    def _closed_by(self, day: date, now: datetime) -> bool:
+        session = self.session(day)
+        return session is not None and session.closes_at <= now
 
     def daily(self, symbol: str, visible: datetime, start: datetime, end: datetime, feed: Feed) -> list[DailyBar]:
         """Daily bars stamped in [start, end] as the feed knows them at ``visible`` (today's bar partial)."""
@@ -202,19 +212,26 @@ class ReplayMarket:
         return round(last + self._iex_shift(symbol, moment), 2)
 
     def completed_minutes(self, symbol: str, now: datetime, start: datetime, end: datetime) -> list[MinuteBar]:
+        """The minute bars starting in [start, end] that have ended by ``now``."""
+        last = min(end, now - MINUTE)
         result: list[MinuteBar] = []
-        first = max(start, self.sessions[0].opens_at)
-        last = min(end, now)
-        if last < first:
+        if last < start:
             return result
-        index = max(bisect_right(self._days, first.date()) - 1, 0)
+        index = max(bisect_right(self._days, start.astimezone(NEW_YORK).date()) - 1, 0)
         for session in self.sessions[index:]:
             if session.opens_at > last:
                 break
-            for minute in self.minutes(symbol, session.day):
-                if start <= minute.start <= end and minute.start + MINUTE <= now:
-                    result.append(minute)
+            minutes = self.minutes(symbol, session.day)
+            starts = self._minute_starts(symbol, session.day, minutes)
+            result += minutes[bisect_left(starts, start) : bisect_right(starts, last)]
         return result
+
+    def _minute_starts(self, symbol: str, day: date, minutes: list[MinuteBar]) -> list[datetime]:
+        key = (symbol, day)
+        starts = self._starts_cache.get(key)
+        if starts is None or len(starts) != len(minutes):
+            starts = self._starts_cache[key] = [minute.start for minute in minutes]
+        return starts
 
     def latest_minute(self, symbol: str, now: datetime) -> MinuteBar | None:
         session = self.last_session_started(now)
