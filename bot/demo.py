@@ -23,7 +23,6 @@ from bot.live import (
     DEMO_DIR,
     demo_ledger_path,
     ledger_path,
-    refuse_what_live_cannot_trade,
     trade,
 )
 from bot.logs import get_logger
@@ -106,7 +105,6 @@ def demo_settings(settings: Settings, url: str, speed: Decimal) -> Settings:
 def run(args: argparse.Namespace, settings: Settings) -> int:
     from bot.local_exchange.server import LocalExchange
 
-    refuse_what_live_cannot_trade(settings)
     frames, start, end = _frames(args, settings)
     if end < start:
         raise ConfigError(f"--end {end} is before --start {start}")

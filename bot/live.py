@@ -133,18 +133,7 @@ def _configure_shorting(broker: AlpacaBroker, settings: Settings, stop: StopSign
         log.warning("account_configured", no_shorting=False, changed=False, opt_out="BOT_FORBID_SHORTING=false")
 
 
-def refuse_what_live_cannot_trade(settings: Settings) -> None:
-    """Settings the backtest takes but the live loop does not yet: refused before anything starts."""
-    if settings.strategy.allow_reentry and settings.strategy.hold_sessions is not None:
-        # The ledger keys a trade by its season, so a second trade in one season would inherit the first's exit.
-        raise ConfigError(
-            "STRATEGY_ALLOW_REENTRY=true with STRATEGY_HOLD_SESSIONS set: re-entering within a season is for "
-            "bot backtest and bot sweep only; unset one of them to trade"
-        )
-
-
 def run_command(args: argparse.Namespace, settings: Settings) -> int:
-    refuse_what_live_cannot_trade(settings)
     stop = StopSignal()
     stop.install()
     return trade(settings, once=args.once, stop=stop)

@@ -16,7 +16,7 @@ from bot.benchmark_price import benchmark_price_at, benchmark_window
 from bot.broker.base import Broker
 from bot.broker.validate import same_order
 from bot.domain import NEW_YORK, Account, Order, OrderRequest, OrderStatus
-from bot.engine.portfolio import OpenTrade, Portfolio
+from bot.engine.portfolio import OpenTrade, Portfolio, Trip, trip_of
 from bot.errors import OrderRejected
 from bot.ledger import FillRecord, Ledger, OrderRecord
 from bot.market import venue
@@ -124,10 +124,10 @@ class OrderDesk:
 
     # Following
 
-    def follow(self, records: Sequence[OrderRecord], now: datetime, calendar: TradingCalendar) -> list[int]:
-        """Refresh these orders (those still working or with fills not yet recorded); return the seasons whose
-        exit recorded a fill."""
-        closed: list[int] = []
+    def follow(self, records: Sequence[OrderRecord], now: datetime, calendar: TradingCalendar) -> list[Trip]:
+        """Refresh these orders (those still working or with fills not yet recorded); return the round trips
+        whose exit recorded a fill."""
+        closed: list[Trip] = []
         for record in records:
             if not record.broker_order_id:
                 continue  # refused at submission: nothing at the broker
@@ -146,7 +146,7 @@ class OrderDesk:
                     reason=_update_reason(order),
                 )
             if self.record_fills(order, intent, record.season, now, calendar) and intent is Intent.EXIT:
-                closed.append(record.season)
+                closed.append(trip_of(record.client_order_id, record.season))
         return closed
 
     def record_fills(self, order: Order, intent: Intent, season: int, now: datetime, calendar: TradingCalendar) -> bool:

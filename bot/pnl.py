@@ -8,7 +8,7 @@ from decimal import Decimal
 from typing import Any
 
 from bot.broker.base import Broker
-from bot.engine.portfolio import Portfolio
+from bot.engine.portfolio import Portfolio, Trip
 from bot.errors import BrokerError
 from bot.ledger import Ledger, Snapshot
 from bot.market import venue
@@ -66,8 +66,8 @@ def take_snapshot(
         record_dividends(ledger, broker, params, trade.entry_session, closed.day)
     else:
         # The exit session's own ex-dates, if the fetch at the close failed.
-        ended = {season for season, leg in portfolio.exits.items() if leg.fills[-1].session == closed.day}
-        for trip in [trip for season, trip in closed_round_trips(portfolio) if season in ended] if ended else []:
+        ended = {key for key, leg in portfolio.exits.items() if leg.fills[-1].session == closed.day}
+        for trip in [trip for key, trip in closed_round_trips(portfolio) if key in ended] if ended else []:
             record_dividends(ledger, broker, params, trip.entry_session, trip.exit_session)
     ledger.add_snapshot(Snapshot(closed.day, equity, held, held * close, benchmark_value))
     if trade is not None and held > 0:
@@ -103,9 +103,9 @@ def ledger_dividends(ledger: Ledger) -> Dividends:
     return ledger.dividends()
 
 
-def log_trade_closed(ledger: Ledger, portfolio: Portfolio, broker: Broker, season: int, log: Any) -> None:
-    params = portfolio.params
-    trip = next((trip for s, trip in closed_round_trips(portfolio) if s == season), None)
+def log_trade_closed(ledger: Ledger, portfolio: Portfolio, broker: Broker, key: Trip, log: Any) -> None:
+    params, season = portfolio.params, key[0]
+    trip = next((trip for k, trip in closed_round_trips(portfolio) if k == key), None)
     if trip is None:
         return
     try:

@@ -23,7 +23,7 @@ from bot.ledger import Ledger
 from bot.live import claim_ledger, ledger_path
 from bot.logs import get_logger
 from bot.order_desk import OrderDesk
-from bot.orders import STRATEGY_TAG, Intent
+from bot.orders import STRATEGY_TAG, order_key
 from bot.season_calendar import TradingCalendar
 
 CALENDAR_MARGIN = timedelta(days=10)
@@ -66,8 +66,9 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
             claim_ledger(ledger, account.id, settings, demo=False)
             desk = OrderDesk(broker, ledger, params, log)
             for order in orders:
-                _, _, season, intent, _ = order.client_order_id.rsplit("-", 4)
-                desk.record_order(order, Intent(intent), int(season), reason="rebuilt")
+                key = order_key(order.client_order_id)
+                if key is not None:
+                    desk.record_order(order, key.intent, key.season, reason="rebuilt")
             desk.follow(Portfolio(ledger, params).to_follow(), now, calendar)
             fills = ledger.fills()
             spent = sum((f.qty * f.price * (1 if f.side == "buy" else -1) for f in fills), Decimal(0))

@@ -24,18 +24,24 @@ def reconcile(
     known = {o.client_order_id for o in ledger.orders()}
     adopted = 0
     for candidate in (season - 1, season, season + 1):
-        for intent in Intent:
-            # Every id up to the bound: a refused attempt leaves no order at the broker, only a gap.
-            for attempt in range(1, MAX_ORDER_ATTEMPTS + 1):
-                coid = client_order_id(params.symbol, candidate, intent, attempt)
-                if coid in known:
-                    continue  # followed every pass anyway
-                order = broker.order_by_client_id(coid)
-                if order is None:
-                    continue
-                adopted += 1
-                log.info("order_adopted", client_order_id=coid, status=order.status)
-                desk.record_order(order, intent, candidate, reason="reconciled")
+        trip, found = 1, True
+        while found:  # a later round trip of the season (re-entry) exists only if the one before it does
+            found = False
+            for intent in Intent:
+                # Every id up to the bound: a refused attempt leaves no order at the broker, only a gap.
+                for attempt in range(1, MAX_ORDER_ATTEMPTS + 1):
+                    coid = client_order_id(params.symbol, candidate, intent, attempt, trip)
+                    if coid in known:
+                        found = True
+                        continue  # followed every pass anyway
+                    order = broker.order_by_client_id(coid)
+                    if order is None:
+                        continue
+                    found = True
+                    adopted += 1
+                    log.info("order_adopted", client_order_id=coid, status=order.status)
+                    desk.record_order(order, intent, candidate, reason="reconciled")
+            trip += 1
     position = broker.position(params.symbol)
     log.info(
         "reconciled",

@@ -5,16 +5,17 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 
-from bot.engine.portfolio import Portfolio
+from bot.engine.portfolio import Portfolio, Trip
 from bot.ledger import Ledger
 from bot.scoring import RoundTrip
 
 
-def closed_round_trips(portfolio: Portfolio) -> list[tuple[int, RoundTrip]]:
-    """Round trips whose exit has fills, per season."""
+def closed_round_trips(portfolio: Portfolio) -> list[tuple[Trip, RoundTrip]]:
+    """Round trips whose exit has fills, by (season, trip), in the order they were made."""
     trips = []
-    for season in sorted(portfolio.entries.keys() & portfolio.exits.keys()):
-        entries, exits = portfolio.entries[season], portfolio.exits[season]
+    for key in sorted(portfolio.entries.keys() & portfolio.exits.keys()):
+        season = key[0]
+        entries, exits = portfolio.entries[key], portfolio.exits[key]
         trip = RoundTrip(
             symbol=portfolio.symbol,
             qty=int(exits.qty),
@@ -26,7 +27,7 @@ def closed_round_trips(portfolio: Portfolio) -> list[tuple[int, RoundTrip]]:
             benchmark_exit_price=exits.average_benchmark_price,
             season=season,
         )
-        trips.append((season, trip))
+        trips.append((key, trip))
     return trips
 
 

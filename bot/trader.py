@@ -70,9 +70,9 @@ class Trader:
         if not self._reconciled:
             reconcile(self.desk, now, calendar, account, self.open_trade(calendar), self.log)
             self._reconciled = True
-        for season in self.desk.follow(self.portfolio.to_follow(), now, calendar):
+        for trip in self.desk.follow(self.portfolio.to_follow(), now, calendar):
             if self.open_trade(calendar) is None:
-                log_trade_closed(self.ledger, self.portfolio, self.broker, season, self.log)
+                log_trade_closed(self.ledger, self.portfolio, self.broker, trip, self.log)
         position = self.broker.position(self.params.symbol)
         broker_long = position.long_qty if position else Decimal(0)
         if not self.portfolio.live_orders():

@@ -3,7 +3,6 @@ season, re-entry within a season, and a level that travels (the highest close of
 
 from __future__ import annotations
 
-import json
 from dataclasses import replace
 from datetime import date
 from decimal import Decimal
@@ -13,7 +12,6 @@ import pandas as pd
 import pytest
 
 from bot.backtest.engine import run_backtest
-from bot.cli import main
 from bot.market.calendar import nyse_sessions
 from bot.market.scenarios import build_scenario
 from bot.report import ledger_scorecard
@@ -161,16 +159,25 @@ def test_live_trades_a_travelling_level_and_a_hold_length_as_the_backtest(
     assert len({t.season for t in backtest.trades}) == len(backtest.trades)  # one round trip per season
 
 
-def test_bot_run_refuses_reentry_with_a_hold_length(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+def test_the_live_loop_re_enters_a_season_after_a_hold_as_the_backtest_does(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("BOT_DATA_DIR", str(tmp_path / "data"))
-    monkeypatch.setenv("STRATEGY_ALLOW_REENTRY", "true")
-    monkeypatch.setenv("STRATEGY_HOLD_SESSIONS", "20")
-    for command in (["run", "--once"], ["demo"]):
-        assert main(command) == 2
-        err = capsys.readouterr().err.strip().splitlines()
-        assert len(err) == 1 and "STRATEGY_ALLOW_REENTRY=true with STRATEGY_HOLD_SESSIONS set" in err[0]
-        assert not (tmp_path / "data").exists()  # nothing written: no ledger, no heartbeat
-    assert main(["backtest", "--scenario", "breakout", "--json"]) == 0  # the research paths take it
-    assert json.loads(capsys.readouterr().out)["trades"]
+    """Two round trips in one season through alpaca-py and the exchange: the second trip's orders carry its
+    number, and the score is the backtest's (which the sweep's independent replay checks, above)."""
+    for name, value in (("ALLOW_REENTRY", "true"), ("HOLD_SESSIONS", "5"), ("EXIT_DATE", "2024-06-28")):
+        monkeypatch.setenv(f"STRATEGY_{name}", value)
+    closes = [205.0 if date(2023, 12, 13) <= d < date(2024, 1, 5) or d >= date(2024, 3, 1) else 190.0 for d in DAYS]
+    frames = frames_of(closes)
+    start, end = date(2023, 12, 1), date(2024, 7, 3)
+    with harness(tmp_path, frames, start=start, end=end) as h:
+        trader = h.trader()
+        h.run(trader)
+        live = scorecard_json(ledger_scorecard(trader.ledger, trader.params))
+        orders = sorted(h.orders(), key=lambda o: o.submitted_at)
+    expected = run_backtest(frames, trader.params, cash=Decimal(100000), start=start, end=end).scorecard
+    assert live == scorecard_json(expected)
+    assert [t["entry_date"] for t in live["trades"]] == ["2023-12-14", "2024-03-04"]
+    assert [o.client_order_id for o in orders] == [
+        "brk-IWM-2024-entry-1", "brk-IWM-2024-exit-1", "brk-IWM-2024.2-entry-1", "brk-IWM-2024.2-exit-1",
+    ]  # fmt: skip
+    assert all(o.status == "filled" for o in orders)

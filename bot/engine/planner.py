@@ -46,7 +46,7 @@ def history_from(day: date, params: BreakoutParams) -> date:
     return day - timedelta(days=2 * sessions_read(params) + HISTORY_MARGIN_DAYS)
 
 
-def attempts(facts: Facts, season: int, intent: Intent) -> list[Attempt]:
+def attempts(facts: Facts, season: int, intent: Intent, trip: int) -> list[Attempt]:
     return [
         Attempt(
             number=attempt_number(r),
@@ -57,7 +57,7 @@ def attempts(facts: Facts, season: int, intent: Intent) -> list[Attempt]:
             reason=r.reason,
             rejection=RejectionKind(r.rejection) if r.rejection else None,
         )
-        for r in facts.portfolio.attempts(season, intent)
+        for r in facts.portfolio.attempts(season, intent, trip)
     ]
 
 
@@ -89,9 +89,11 @@ def _retry_due(facts: Facts) -> tuple[Session, str] | None:
     if today is None:
         return None
     season = season_for(today.day, facts.calendar.days, facts.params)
-    if facts.portfolio.season_entered(season):
+    trip = facts.portfolio.entry_trip(season)
+    tried = attempts(facts, season, Intent.ENTRY, trip)
+    if facts.portfolio.trip_entered(season, trip) or not tried:
         return None
-    reason = policy.entry_retry(attempts(facts, season, Intent.ENTRY), today.day, facts.now, today)
+    reason = policy.entry_retry(tried, today.day, facts.now, today)
     return (today, reason) if reason is not None else None
 
 
@@ -125,15 +127,15 @@ def _exit(facts: Facts, trade: OpenTrade) -> Plan:
     symbol, broker_long = facts.params.symbol, facts.broker_long
     ledger_open = min(trade.qty, facts.portfolio.held)
     order = timing.plan_exit(
-        facts.now, facts.calendar, trade.planned_exit, attempts(facts, trade.season, Intent.EXIT), ledger_open,
-        broker_long,
+        facts.now, facts.calendar, trade.planned_exit, attempts(facts, trade.season, Intent.EXIT, trade.trip),
+        ledger_open, broker_long,
     )  # fmt: skip
     mismatch = {"symbol": symbol, "broker_qty": str(broker_long), "ledger_qty": str(ledger_open)}
     if order is Hold.NO_EXIT_SESSION:
         unknown = {"planned_exit": trade.planned_exit.isoformat()}
         return Plan(events=(Event("exit_session_unknown", unknown, "warning", f"exit:{trade.planned_exit}"),))
     if order is Hold.EXHAUSTED:
-        return _exhausted(trade.season, Intent.EXIT)
+        return _exhausted(trade.season, trade.trip, Intent.EXIT)
     if order is Hold.NOTHING_HELD:
         return Plan(
             events=(
@@ -154,7 +156,7 @@ def _exit(facts: Facts, trade: OpenTrade) -> Plan:
         side=Side.SELL,
         qty=order.qty,
         time_in_force=order.time_in_force,
-        client_order_id=client_order_id(symbol, trade.season, Intent.EXIT, order.attempt),
+        client_order_id=client_order_id(symbol, trade.season, Intent.EXIT, order.attempt, trade.trip),
     )
     return Plan(
         order=OrderIntent(request=request, intent=Intent.EXIT, season=trade.season, reason=order.reason),
@@ -163,8 +165,8 @@ def _exit(facts: Facts, trade: OpenTrade) -> Plan:
     )
 
 
-def _exhausted(season: int, intent: Intent) -> Plan:
-    key = f"exhausted:{season}:{intent.value}"
+def _exhausted(season: int, trip: int, intent: Intent) -> Plan:
+    key = f"exhausted:{season}:{intent.value}" + (f":{trip}" if trip > 1 else "")
     fields = {
         "season": season,
         "intent": intent.value,
@@ -226,16 +228,17 @@ def _buy(facts: Facts, fill_day: date, last_price: Decimal, tif: TimeInForce, re
     params, account = facts.params, facts.account
     assert account is not None
     season = season_for(fill_day, facts.calendar.days, params)
-    verdict = policy.next_attempt(attempts(facts, season, Intent.ENTRY), fill_day)
+    trip = facts.portfolio.entry_trip(season)
+    verdict = policy.next_attempt(attempts(facts, season, Intent.ENTRY, trip), fill_day)
     if verdict.next is Next.EXHAUSTED:
-        return _exhausted(season, Intent.ENTRY)
+        return _exhausted(season, trip, Intent.ENTRY)
     if verdict.next is not Next.SEND:
         return Plan()
     qty = entry_quantity(params.sizing, equity=account.equity, spendable=account.spendable, price=last_price)
     if qty <= 0:
         skipped = {"reason": "quantity_zero", "price": str(last_price), "spendable": str(account.spendable)}
         return Plan(events=(Event("order_skipped", skipped, "warning"),))
-    coid = client_order_id(params.symbol, season, Intent.ENTRY, verdict.attempt)
+    coid = client_order_id(params.symbol, season, Intent.ENTRY, verdict.attempt, trip)
     request = OrderRequest(symbol=params.symbol, side=Side.BUY, qty=qty, time_in_force=tif, client_order_id=coid)
     return Plan(order=OrderIntent(request=request, intent=Intent.ENTRY, season=season, reason=reason))
 
@@ -305,5 +308,6 @@ def _entry_unfilled(now: datetime, calendar: TradingCalendar, params: BreakoutPa
     if session is None or not portfolio.tried(Intent.ENTRY):
         return False
     season = season_for(session.day, calendar.days, params)
-    tried = portfolio.attempts(season, Intent.ENTRY)
-    return bool(tried) and tried[-1].status in policy.UNFILLED_FINAL and not portfolio.season_entered(season)
+    trip = portfolio.entry_trip(season)
+    tried = portfolio.attempts(season, Intent.ENTRY, trip)
+    return bool(tried) and tried[-1].status in policy.UNFILLED_FINAL

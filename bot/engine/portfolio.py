@@ -18,7 +18,7 @@ from decimal import Decimal
 from bot.engine.policy import FINAL
 from bot.ledger import FillRecord, Ledger, OrderRecord, OutsideChange
 from bot.money import price
-from bot.orders import Intent
+from bot.orders import Intent, order_key
 from strategies.breakout import exit_session
 from strategies.params import BreakoutParams
 
@@ -31,6 +31,10 @@ class OpenTrade:
     entry_price: Decimal
     benchmark_entry_price: Decimal
     planned_exit: date
+    trip: int = 1  # the round trip within the season (re-entry opens trip 2, 3, ...)
+
+
+Trip = tuple[int, int]  # (season, trip within it)
 
 
 @dataclass(slots=True)
@@ -61,18 +65,23 @@ def attempt_number(record: OrderRecord) -> int:
     return int(record.client_order_id.rsplit("-", 1)[-1])
 
 
+def trip_of(client_order_id: str, season: int) -> Trip:
+    key = order_key(client_order_id)
+    return (season, key.trip if key is not None else 1)
+
+
 class Portfolio:
     def __init__(self, ledger: Ledger, params: BreakoutParams) -> None:
         self.symbol, self.params = params.symbol, params
         self._orders: dict[str, OrderRecord] = {}
-        self._by_intent: dict[tuple[int, str], dict[str, OrderRecord]] = {}
+        self._by_intent: dict[tuple[int, int, str], dict[str, OrderRecord]] = {}
         self._live: dict[str, OrderRecord] = {}
         self._order_held = Decimal(0)
         self._recorded: dict[str, Decimal] = {}  # priced fill quantity per order
         self._unpriced: set[str] = set()  # orders that filled more than their priced fills say
-        self.entries: dict[int, Leg] = {}
-        self.exits: dict[int, Leg] = {}
-        self.adopted: dict[int, Decimal] = {}  # per season, shares sold outside the bot that it adopted (negative)
+        self.entries: dict[Trip, Leg] = {}
+        self.exits: dict[Trip, Leg] = {}
+        self.adopted: dict[Trip, Decimal] = {}  # per trip, shares sold outside the bot that it adopted (negative)
         self._adopted_total = Decimal(0)
         self._open: tuple[Sequence[date], OpenTrade | None] | None = None
         for order in ledger.orders():
@@ -98,7 +107,8 @@ class Portfolio:
         if known is not None:
             self._order_held -= _signed(known.side, known.filled_qty)
         self._order_held += _signed(order.side, order.filled_qty)
-        self._by_intent.setdefault((order.season, order.intent), {})[order.client_order_id] = order
+        season, trip = trip_of(order.client_order_id, order.season)
+        self._by_intent.setdefault((season, trip, order.intent), {})[order.client_order_id] = order
 
     def fill_recorded(self, fill: FillRecord) -> None:
         self._recorded[fill.client_order_id] = self._recorded.get(fill.client_order_id, Decimal(0)) + fill.qty
@@ -106,13 +116,20 @@ class Portfolio:
         if fill.symbol != self.symbol:
             return
         legs = self.entries if fill.intent == Intent.ENTRY.value else self.exits
-        legs.setdefault(fill.season, Leg()).add(fill)
+        legs.setdefault(trip_of(fill.client_order_id, fill.season), Leg()).add(fill)
         self._open = None
 
     def outside_change_recorded(self, change: OutsideChange) -> None:
         if change.symbol != self.symbol:
             return
-        self.adopted[change.season] = self.adopted.get(change.season, Decimal(0)) + change.adopted_qty
+        # The trip open when it was seen: the season's latest whose first entry filled by then.
+        started = [
+            t
+            for (s, t), leg in self.entries.items()
+            if s == change.season and leg.fills[0].filled_at <= change.observed_at
+        ]
+        trip = (change.season, max(started, default=1))
+        self.adopted[trip] = self.adopted.get(trip, Decimal(0)) + change.adopted_qty
         self._adopted_total += change.adopted_qty
         self._open = None
 
@@ -134,13 +151,14 @@ class Portfolio:
         if self._open is not None and self._open[0] is sessions:
             return self._open[1]
         found = None
-        for season in sorted(self.entries):
-            entries = self.entries[season]
-            remaining = entries.qty - self.exits.get(season, Leg()).qty + self.adopted.get(season, Decimal(0))
+        for trip in sorted(self.entries):
+            entries = self.entries[trip]
+            remaining = entries.qty - self.exits.get(trip, Leg()).qty + self.adopted.get(trip, Decimal(0))
             if remaining > 0:
                 first = entries.fills[0].session
                 found = OpenTrade(
-                    season=season,
+                    season=trip[0],
+                    trip=trip[1],
                     qty=remaining,
                     entry_session=first,
                     entry_price=entries.average_price,
@@ -152,18 +170,30 @@ class Portfolio:
         return found
 
     def season_entered(self, season: int) -> bool:
-        """An entry of the season filled: its priced fill, or an order record that already says so."""
-        if season in self.entries:
+        """An entry of the season filled, in any of its trips."""
+        return any(self.trip_entered(season, trip) for trip in range(1, self._last_trip(season) + 1))
+
+    def trip_entered(self, season: int, trip: int) -> bool:
+        """An entry of the trip filled: its priced fill, or an order record that already says so."""
+        if (season, trip) in self.entries:
             return True
-        return any(o.filled_qty > 0 for o in self._by_intent.get((season, Intent.ENTRY.value), {}).values())
+        return any(o.filled_qty > 0 for o in self._by_intent.get((season, trip, Intent.ENTRY.value), {}).values())
+
+    def entry_trip(self, season: int) -> int:
+        """The trip a new entry in the season belongs to: the latest, until one of its entries filled."""
+        last = self._last_trip(season)
+        return last + 1 if self.trip_entered(season, last) else last
+
+    def _last_trip(self, season: int) -> int:
+        return max((t for s, t, i in self._by_intent if s == season and i == Intent.ENTRY.value), default=1)
 
     def tried(self, intent: Intent) -> bool:
         """Whether any order of this intent was sent, in any season."""
-        return any(key[1] == intent.value for key in self._by_intent)
+        return any(key[2] == intent.value for key in self._by_intent)
 
-    def attempts(self, season: int, intent: Intent) -> list[OrderRecord]:
-        """The orders tried for an intent in a season, by attempt number."""
-        return sorted(self._by_intent.get((season, intent.value), {}).values(), key=attempt_number)
+    def attempts(self, season: int, intent: Intent, trip: int = 1) -> list[OrderRecord]:
+        """The orders tried for an intent in a season's trip, by attempt number."""
+        return sorted(self._by_intent.get((season, trip, intent.value), {}).values(), key=attempt_number)
 
     def live_orders(self) -> list[OrderRecord]:
         """The bot's orders still working at the broker, oldest first."""
