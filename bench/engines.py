@@ -8,22 +8,17 @@ next year's after June); one round trip per season.
 
 from __future__ import annotations
 
-import io
-import tempfile
 from collections.abc import Callable
 from datetime import date
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from bench.data import new_york_dates
-from bot.backtest.engine import Fill, run_backtest
-from bot.ledger import FillRecord, Ledger
-from bot.logs import configure_logging, get_logger
-from strategies.breakout import Decision, exit_session, season_of
+from bot.backtest.engine import run_backtest
+from strategies.breakout import exit_session, season_of
 from strategies.params import BreakoutParams, Trigger
 
 LEVEL = 200.0
@@ -37,56 +32,10 @@ def _key(stamp: Any) -> str:
 # --- ours ---------------------------------------------------------------------------------------------------
 
 
-class _LedgerAndLogs:
-    """Writes every fill to an SQLite ledger and logs every decision and fill as JSON, as the live bot does."""
-
-    def __init__(self) -> None:
-        self._folder = tempfile.TemporaryDirectory()
-        self.ledger = Ledger(Path(self._folder.name) / "ledger.sqlite")
-        configure_logging(stream=io.StringIO())
-        self.log = get_logger()
-        self.count = 0
-
-    def decided(self, decision: Decision) -> None:
-        self.log.info("signal", session=str(decision.session), reason=decision.reason.value, price=decision.price)
-
-    def filled(self, fill: Fill) -> None:
-        self.count += 1
-        moment = pd.Timestamp(fill.session).tz_localize("America/New_York").to_pydatetime()
-        self.ledger.add_fill(
-            FillRecord(
-                f"bench-{self.count}",
-                Decimal(fill.qty),
-                "IWM",
-                fill.side,
-                fill.side,
-                0,
-                Decimal(fill.qty),
-                fill.price,
-                moment,
-                fill.session,
-                fill.benchmark_price,
-            )
-        )
-        self.log.info("fill", side=fill.side, qty=fill.qty, price=str(fill.price))
-
-
-def ours(frames: dict[str, pd.DataFrame], *, intraday: bool, ledger: bool) -> list[Trade]:
+def ours(frames: dict[str, pd.DataFrame], *, intraday: bool) -> list[Trade]:
+    """`bot backtest`: the live loop's cycle, pass for pass, on the in-process venue model."""
     params = BreakoutParams(trigger=Trigger.INTRADAY if intraday else Trigger.CLOSE)
-    observer = _LedgerAndLogs() if ledger else None
-    result = run_backtest(frames, params, cash=Decimal(100000), observer=observer)
-    return [
-        (t.entry_session.isoformat(), float(t.entry_price), t.exit_session.isoformat(), float(t.exit_price))
-        for t in result.scorecard.trades
-        if t.closed
-    ]
-
-
-def ours_live_loop(frames: dict[str, pd.DataFrame]) -> list[Trade]:
-    """`bot backtest --engine live`: the live Trader pass for pass on the in-process venue model."""
-    from bot.backtest.cycle import run_cycle
-
-    result = run_cycle(frames, BreakoutParams(), cash=Decimal(100000))
+    result = run_backtest(frames, params, cash=Decimal(100000))
     return [
         (t.entry_session.isoformat(), float(t.entry_price), t.exit_session.isoformat(), float(t.exit_price))
         for t in result.scorecard.trades
@@ -271,11 +220,8 @@ def backtrader_run(frames: dict[str, pd.DataFrame], *, intraday: bool) -> list[T
 
 
 ENGINES: dict[str, Callable[[dict[str, pd.DataFrame]], list[Trade]]] = {
-    "ours-daily": lambda f: ours(f, intraday=False, ledger=False),
-    "ours-daily-ledger": lambda f: ours(f, intraday=False, ledger=True),
-    "ours-daily-live-loop": ours_live_loop,
-    "ours-minute": lambda f: ours(f, intraday=True, ledger=False),
-    "ours-minute-ledger": lambda f: ours(f, intraday=True, ledger=True),
+    "ours-daily": lambda f: ours(f, intraday=False),
+    "ours-minute": lambda f: ours(f, intraday=True),
     "backtrader-daily": lambda f: backtrader_run(f, intraday=False),
     "backtrader-minute": lambda f: backtrader_run(f, intraday=True),
     "vectorbt-daily": vectorbt_daily,

@@ -25,14 +25,11 @@ RUNS = int(os.environ.get("BENCH_RUNS", "5"))
 REPLAYS = {
     "daily (25 years, 1 symbol scored against SPY)": [
         "ours-daily",
-        "ours-daily-ledger",
-        "ours-daily-live-loop",
         "backtrader-daily",
         "vectorbt-daily",
     ],
     "minute (1 year of regular-session minutes)": [
         "ours-minute",
-        "ours-minute-ledger",
         "backtrader-minute",
         "vectorbt-minute",
     ],
@@ -258,27 +255,22 @@ def _replays(lines: list[str], verdicts: list[str]) -> None:
             lines += [f"- {engine}: {trade_list[:3]}" for engine, trade_list in trades.items()]
             lines.append("")
         verdicts.append(f"Replay {title}: engines agree on every trade: {'yes' if agree else 'NO'}.")
-        if {"ours-daily", "ours-daily-live-loop"} <= measured.keys():
-            slower = measured["ours-daily-live-loop"]["median"] / measured["ours-daily"]["median"]
+        if {"ours-daily", "backtrader-daily"} <= measured.keys():
+            ratio = measured["backtrader-daily"]["median"] / measured["ours-daily"]["median"]
             lines += [
-                "`ours-daily-live-loop` is `bot backtest --engine live`: the live loop's Trader, pass for pass, on "
-                "the local exchange's venue model in-process, with its ledger on disk. It places, follows and records "
-                f"every order as `bot run` does, {slower:.0f}× slower than the replay engine, and trades the same "
-                "days at the same prices.",
+                "`ours-daily` is `bot backtest`: the live loop's cycle, pass for pass, on the local exchange's venue "
+                "model in-process, placing, following and recording every order as `bot run` does (in memory). It "
+                "passes once a session while waiting (19:00 ET, after the close) and when an order can have changed.",
                 "",
             ]
-            verdicts.append(
-                f"The live loop as a backtest engine (`--engine live`): {slower:.0f}× the replay's time over 25 years, "
-                f"same trades: {'yes' if agree else 'NO'}."
-            )
+            verdicts.append(f"Replay on daily bars: {ratio:.1f}× backtrader's bars per second.")
         if "minute" not in title:
             continue
         if "ours-minute" in measured:
             lines += [
-                "`ours-minute` turns a session's minute rows into bars only while it looks for an entry "
-                f"({_minutes_read(measured['ours-minute']['result'])} sessions here); while holding, the rule "
-                "needs only the daily close. backtrader steps through every minute bar. The intraday path records "
-                "no decision per minute, so the ledger and logs add only the fills and the exit.",
+                "`ours-minute` looks each minute while it waits for the breakout, reading only the new minute, and "
+                f"holds from the entry to the exit without a look ({_minutes_read(measured['ours-minute']['result'])} "
+                "sessions looked at here). backtrader steps through every minute bar.",
                 "",
             ]
         if {"ours-minute", "backtrader-minute"} <= measured.keys():
@@ -445,8 +437,8 @@ def main() -> None:
     _commands(lines, verdicts)
     verdicts.append(
         "vectorbt replays faster than our event-driven path: it evaluates precomputed signal arrays "
-        "(computed here by `bench/engines.py`) instead of stepping through the bars; our replay runs the "
-        "same code as the live loop's rule, which is what makes the live path and the backtest agree."
+        "(computed here by `bench/engines.py`) instead of stepping through the bars; our backtest runs the "
+        "live loop's own cycle, which is what makes the live path and the backtest agree."
     )
     lines[summary_at:summary_at] = ["## Summary", "", *[f"- {v}" for v in verdicts], ""]
     lines.append(f"The whole run took {time.perf_counter() - started:.0f} s.")

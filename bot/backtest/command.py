@@ -21,7 +21,6 @@ from bot.market.csv_data import load_symbols, require_benchmark_coverage
 from bot.market.dividends import Dividends, dividends_path, load_dividends
 from bot.market.scenarios import SCENARIO_NAMES, build_scenario, scenario_dividends
 from bot.score_output import render_table, scorecard_json, verdict_line
-from bot.scoring import with_dividends
 
 if TYPE_CHECKING:
     from bot.local_exchange.faults import FaultSpec
@@ -57,15 +56,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--chart", type=Path, help="write a PNG of the hold")
     parser.add_argument("--by-season", action="store_true", help="one row per season, with a trade or without")
     parser.add_argument(
-        "--engine",
-        choices=("replay", "live"),
-        default="replay",
-        help="replay: the event-driven backtest (default); live: the live loop's Trader pass for pass on the "
-        "local exchange's venue model in-process (slower; takes --faults)",
-    )
-    parser.add_argument(
         "--faults",
-        help="with --engine live: order fates of Alpaca paper, e.g. opg_unfilled:0.2,auction_partial:0.1:fraction=0.5",
+        help="order fates of Alpaca paper, drawn from --seed: e.g. opg_unfilled:0.2,auction_partial:0.1:fraction=0.5",
     )
 
 
@@ -102,13 +94,11 @@ def load_dividend_data(args: argparse.Namespace, settings: Settings) -> tuple[Di
 
 
 def order_faults(args: argparse.Namespace) -> FaultSpec | None:
-    """--faults for the live engine: only what the venue does with orders applies in-process."""
+    """--faults: only what the venue does with orders applies in-process."""
     if args.faults is None:
         return None
-    from bot.local_exchange.faults import ORDER_KINDS, parse_faults  # the exchange package is slow to import
+    from bot.local_exchange.faults import ORDER_KINDS, parse_faults
 
-    if args.engine != "live":
-        raise ConfigError("--faults needs --engine live (the replay engine fills every order as the auction prints)")
     spec = parse_faults(args.faults)
     other = sorted({rule.kind for rule in spec.rules} - ORDER_KINDS)
     if other:
@@ -126,16 +116,11 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     frames = load_frames(args, settings)
     dividends, dividend_files = load_dividend_data(args, settings)
     params = settings.strategy.params()
-    result = run_backtest(frames, params, cash=args.cash, start=args.start, end=args.end)
+    result = run_backtest(frames, params, cash=args.cash, start=args.start, end=args.end, dividends=dividends,
+                          faults=faults, seed=args.seed)  # fmt: skip
     if result.sessions == 0:
         raise DataError("no sessions of the data fall between --start and --end")
-    card, decisions = with_dividends(result.scorecard, dividends), result.decisions
-    if args.engine == "live":
-        from bot.backtest.cycle import run_cycle
-
-        cycle = run_cycle(frames, params, cash=args.cash, start=args.start, end=args.end, dividends=dividends,
-                          faults=faults, seed=args.seed)  # fmt: skip
-        card, decisions = cycle.scorecard, cycle.decisions
+    card, decisions = result.scorecard, result.decisions
     if args.chart:
         write_hold_chart(card, args.chart)
     provenance = backtest_provenance(args, settings, frames, dividend_files)

@@ -1,46 +1,51 @@
-"""Replays history through the rule and a simulated broker.
+"""The backtest: the live loop's cycle, pass for pass, on the in-process venue, at the times it asks for.
 
-Fill conventions match what the live loop gets from the exchange:
-- close trigger: the signal is decided after a session's close; the entry fills at the next
-  session's open (an ``opg`` order live);
-- intraday trigger: the entry fills at the open of the minute after the first minute closing
-  above the threshold (minute data when given, else the exchange's intraday path);
-- exit: at the close of the planned exit session (a ``cls`` order live).
-Sizing uses the equity and the last price known when the decision is made.
+Nothing here decides anything: the Trader plans and sends orders exactly as `bot run` does (one engine, so the
+backtest is what the live bot would have done), the local exchange's venue model (auctions, cut-offs, margin,
+and with a fault spec Alpaca paper's unfilled or partial auctions) fills them, and an in-memory ledger records
+them. The clock moves to each wake time the Trader returns, so a replay steps only to the decision points and
+to the moments a working order can have changed.
+
+Fill conventions, the venue's: a close-trigger entry is an ``opg`` order filled at the next session's open; an
+intraday entry a market order filled at the open of the minute after the breakout minute (minute data when given,
+else the exchange's intraday path through the day's bar); the exit a ``cls`` order filled at the exit session's
+close. Sizing uses the account's equity and spendable cash and the last price known when the order is sent.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass, field
-from datetime import date
+from dataclasses import dataclass
+from datetime import date, timedelta
 from decimal import Decimal
-from typing import Protocol
+from typing import Any
 
 import pandas as pd
 
-from bot.market.calendar import session_for
-from bot.market.csv_data import daily_bars, daily_from_minutes, is_intraday, minute_bars, regular_hours
-from bot.market.intraday import minute_path
+from bot.app import assemble
+from bot.engine.policy import FINAL
+from bot.ledger import FillRecord, OrderRecord
+from bot.local_exchange.book import Book
+from bot.local_exchange.clock import ManualClock
+from bot.local_exchange.faults import FaultSpec, FaultState
+from bot.local_exchange.in_process import SimulatedBroker
+from bot.local_exchange.market import ReplayMarket
+from bot.market import venue
+from bot.market.csv_data import regular_hours
+from bot.market.dividends import Dividends
 from bot.money import price
-from bot.scoring import HoldPoint, RoundTrip, Scorecard, max_drawdown_pct
-from strategies.bars import DailyBar, MinuteBar
-from strategies.breakout import (
-    Action,
-    Decision,
-    entry_decision,
-    exit_decision,
-    exit_session,
-    first_intraday_breakout,
-    intraday_entry_block,
-    season_for,
-)
+from bot.report import ledger_scorecard
+from bot.scoring import Scorecard
+from strategies.bars import DailyBar
+from strategies.breakout import Action, Decision, Reason
 from strategies.params import BreakoutParams, Trigger
-from strategies.sizing import entry_quantity
+
+STEP = timedelta(minutes=1)  # the least a replay moves between passes
 
 
 @dataclass(frozen=True, slots=True)
 class Fill:
+    """One order's fills: its side, first session, quantity, average price and the benchmark's average price."""
+
     side: str
     qty: int
     price: Decimal
@@ -48,93 +53,51 @@ class Fill:
     benchmark_price: Decimal
 
 
-@dataclass(slots=True)
-class _Position:
-    qty: int
-    entry: Fill
-    planned_exit: date
-    season: int
-
-
-@dataclass(slots=True)
-class _Book:
-    cash: Decimal
-    position: _Position | None = None
-    pending_qty: int = 0
-    seasons_traded: set[int] = field(default_factory=set)
-    fills: list[Fill] = field(default_factory=list)
-    trades: list[RoundTrip] = field(default_factory=list)
-    equity_curve: list[Decimal] = field(default_factory=list)
-    hold_curve: list[HoldPoint] = field(default_factory=list)
-    decisions: list[Decision] = field(default_factory=list)
-    observer: BacktestObserver | None = None
-
-    def record(self, decision: Decision) -> None:
-        self.decisions.append(decision)
-        if self.observer is not None:
-            self.observer.decided(decision)
-
-    def add_fill(self, fill: Fill) -> None:
-        self.fills.append(fill)
-        if self.observer is not None:
-            self.observer.filled(fill)
-
-
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class BacktestResult:
     scorecard: Scorecard
+    orders: tuple[OrderRecord, ...]
     fills: tuple[Fill, ...]
-    decisions: tuple[Decision, ...]
-    pending_entry_qty: int
-    sessions: int
+    decisions: tuple[Decision, ...]  # the entry decisions the ledger recorded, one per session decided
+    pending_entry_qty: int  # an entry still working at the end (decided on the last close)
+    sessions: int  # sessions replayed
+    passes: int
+    requests: dict[date, int]  # what the Trader asked the venue per New York day, as it would ask Alpaca
 
 
-class _Market:
-    """Bars of the symbol and the benchmark, by session, with minute prices on demand."""
-
-    def __init__(self, frames: dict[str, pd.DataFrame], params: BreakoutParams) -> None:
-        frames = {symbol: regular_hours(frame) for symbol, frame in frames.items()}
-        self._frames = frames
-        self._params = params
-        self.daily = {s: daily_bars(self._as_daily(frames[s])) for s in (params.symbol, params.benchmark)}
-        self.benchmark_by_day = {bar.session: bar for bar in self.daily[params.benchmark]}
-        self._minute_rows = {s: _rows_by_session(frames[s]) for s in (params.symbol, params.benchmark)}
-
-    @staticmethod
-    def _as_daily(frame: pd.DataFrame) -> pd.DataFrame:
-        return daily_from_minutes(frame) if is_intraday(frame) else frame
-
-    def minutes(self, symbol: str, bar: DailyBar) -> list[MinuteBar]:
-        frame = self._frames[symbol]
-        if not is_intraday(frame):
-            return minute_path(bar, session_for(bar.session))
-        first, last = self._minute_rows[symbol].get(bar.session, (0, 0))
-        return minute_bars(frame.iloc[first:last])
-
-    def benchmark_minute_open(self, day: date, minute: MinuteBar) -> Decimal:
-        bar = self.benchmark_by_day[day]
-        for candidate in self.minutes(self._params.benchmark, bar):
-            if candidate.start >= minute.start:
-                return price(candidate.open)
-        return price(bar.close)
+def _fills_by_order(records: tuple[FillRecord, ...]) -> tuple[Fill, ...]:
+    grouped: dict[str, list[FillRecord]] = {}
+    for record in records:
+        grouped.setdefault(record.client_order_id, []).append(record)
+    fills = []
+    for parts in grouped.values():
+        qty = sum((f.qty for f in parts), Decimal(0))
+        fills.append(
+            Fill(
+                side=parts[0].side,
+                qty=int(qty),
+                price=price(sum((f.qty * f.price for f in parts), Decimal(0)) / qty),
+                session=parts[0].session,
+                benchmark_price=price(sum((f.qty * f.benchmark_price for f in parts), Decimal(0)) / qty),
+            )
+        )
+    return tuple(sorted(fills, key=lambda f: f.session))
 
 
-def _rows_by_session(frame: pd.DataFrame) -> dict[date, tuple[int, int]]:
-    """Row ranges of each New York session in an intraday frame, found once instead of per day."""
-    if not isinstance(frame.index, pd.DatetimeIndex):
-        return {}
-    days = frame.index.tz_convert("America/New_York").date
-    starts = [0, *[i for i in range(1, len(days)) if days[i] != days[i - 1]]]
-    ends = [*starts[1:], len(days)]
-    return {days[first]: (first, last) for first, last in zip(starts, ends, strict=True)}
+class Quiet:
+    """The backtest's log: the cycle's events are not printed (the score says what happened)."""
+
+    def info(self, *_: Any, **__: Any) -> None:
+        pass
+
+    warning = error = debug = info
 
 
-class BacktestObserver(Protocol):
-    """Sees every decision and fill as the replay makes them (the benchmark uses it to write a ledger and logs)."""
-
-    def decided(self, decision: Decision) -> None: ...
-
-    def filled(self, fill: Fill) -> None: ...
+def _decision(session: date, reason: str, bar: DailyBar | None) -> Decision:
+    """The ledger's record of a decision as the replay states one, with the close it was made on."""
+    why = Reason(reason)
+    close = bar.close if bar is not None else None
+    return Decision(Action.BUY if why is Reason.BREAKOUT_CONFIRMED else Action.HOLD, why, session, close)
 
 
 def run_backtest(
@@ -144,154 +107,51 @@ def run_backtest(
     cash: Decimal,
     start: date | None = None,
     end: date | None = None,
-    observer: BacktestObserver | None = None,
+    dividends: Dividends | None = None,
+    faults: FaultSpec | None = None,
+    seed: int = 0,
+    log: Any = None,
 ) -> BacktestResult:
-    market = _Market(frames, params)
-    bars = market.daily[params.symbol]
-    calendar = [bar.session for bar in bars]
-    book = _Book(cash=cash, observer=observer)
-    last_index = -1
-    history: list[DailyBar] = []
-    for index, bar in enumerate(bars):
-        history.append(bar)
-        if (start and bar.session < start) or (end and bar.session > end):
-            continue
-        last_index = index
-        if book.pending_qty:
-            _buy(book, bar, price(bar.open), price(market.benchmark_by_day[bar.session].open), params, calendar)
-        if book.position is None and params.trigger is Trigger.INTRADAY:
-            _intraday_entry(book, market, bars, index, params, calendar)
-        _maybe_exit(book, bar, market, params, calendar)
-        _mark(book, bar, market)
-        if book.position is None and params.trigger is Trigger.CLOSE:
-            next_session = bars[index + 1].session if index + 1 < len(bars) else bar.session
-            _close_entry(book, history, next_session, params, calendar)
-    return _finish(book, bars, last_index, market, params, cash)
-
-
-def _traded(book: _Book, entry_session: date, params: BreakoutParams, calendar: Sequence[date]) -> bool:
-    """Whether the season a position entered on ``entry_session`` would belong to has been traded."""
-    return season_for(entry_session, calendar, params) in book.seasons_traded
-
-
-def _close_entry(
-    book: _Book, history: list[DailyBar], next_session: date, params: BreakoutParams, calendar: list[date]
-) -> None:
-    today = history[-1]
-    decision = entry_decision(history, params, traded_this_season=_traded(book, next_session, params, calendar))
-    book.record(decision)
-    if decision.action is Action.BUY:
-        book.pending_qty = entry_quantity(
-            params.sizing, equity=book.cash, spendable=book.cash, price=price(today.close)
-        )
-
-
-def _intraday_entry(
-    book: _Book,
-    market: _Market,
-    bars: list[DailyBar],
-    index: int,
-    params: BreakoutParams,
-    calendar: list[date],
-) -> None:
-    bar = bars[index]
-    if intraday_entry_block(bar.session, params, traded_this_season=_traded(book, bar.session, params, calendar)):
-        return
-    minutes = market.minutes(params.symbol, bar)
-    prior = bars[max(index - params.level_lookback - 1, 0) : index]
-    _, signal = first_intraday_breakout(minutes, prior, params)
-    if signal is None or signal + 1 >= len(minutes):
-        return
-    qty = entry_quantity(params.sizing, equity=book.cash, spendable=book.cash, price=price(minutes[signal].close))
-    if qty <= 0:
-        return
-    book.pending_qty = qty
-    fill_minute = minutes[signal + 1]
-    benchmark_price = market.benchmark_minute_open(bar.session, fill_minute)
-    _buy(book, bar, price(fill_minute.open), benchmark_price, params, calendar)
-
-
-def _buy(
-    book: _Book,
-    bar: DailyBar,
-    fill_price: Decimal,
-    benchmark_price: Decimal,
-    params: BreakoutParams,
-    calendar: list[date],
-) -> None:
-    qty, book.pending_qty = book.pending_qty, 0
-    if qty <= 0:
-        return
-    fill = Fill("buy", qty, fill_price, bar.session, benchmark_price)
-    book.cash -= qty * fill_price
-    season = season_for(bar.session, calendar, params)
-    book.position = _Position(qty, fill, exit_session(bar.session, calendar, params), season)
-    book.seasons_traded.add(season)
-    book.add_fill(fill)
-
-
-def _maybe_exit(book: _Book, bar: DailyBar, market: _Market, params: BreakoutParams, calendar: list[date]) -> None:
-    position = book.position
-    if position is None:
-        return
-    decision = exit_decision(bar.session, position.planned_exit)
-    if decision.action is not Action.SELL:
-        return
-    book.record(decision)
-    fill = Fill("sell", position.qty, price(bar.close), bar.session, price(market.benchmark_by_day[bar.session].close))
-    book.cash += position.qty * fill.price
-    book.add_fill(fill)
-    book.trades.append(_round_trip(params, position, fill, closed=True))
-    book.position = None
-
-
-def _round_trip(params: BreakoutParams, position: _Position, exit_fill: Fill, *, closed: bool) -> RoundTrip:
-    return RoundTrip(
-        symbol=params.symbol,
-        qty=position.qty,
-        entry_session=position.entry.session,
-        entry_price=position.entry.price,
-        exit_session=exit_fill.session,
-        exit_price=exit_fill.price,
-        benchmark_entry_price=position.entry.benchmark_price,
-        benchmark_exit_price=exit_fill.benchmark_price,
-        closed=closed,
-        season=position.season,
+    """Replay the sessions from ``start`` to ``end`` through the live loop; the score is the ledger's."""
+    # Regular-session minutes only: pre- and post-market trading would make wrong daily opens and closes.
+    regular = {symbol: regular_hours(frame) for symbol, frame in frames.items()}
+    market = ReplayMarket(regular, dividends, calendar_beyond_data=False)
+    sessions = [s for s in market.sessions if (start is None or s.day >= start) and (end is None or s.day <= end)]
+    if not sessions:
+        card = Scorecard(symbol=params.symbol, benchmark=params.benchmark, trades=(), start_equity=cash,
+                         end_equity=cash, max_drawdown_pct=Decimal(0), hold_curve=())  # fmt: skip
+        return BacktestResult(scorecard=card, orders=(), fills=(), decisions=(), pending_entry_qty=0, sessions=0,
+                              passes=0, requests={})  # fmt: skip
+    # The first pass is at the first session's open for the intraday trigger, at its close for the close trigger:
+    # the backtest's first decision is on that session, never on the close before it.
+    first = sessions[0]
+    clock = ManualClock(first.opens_at if params.trigger is Trigger.INTRADAY else first.closes_at)
+    broker = SimulatedBroker(Book(market, cash), clock, FaultState(faults or FaultSpec(), seed), real_time_sip=True)
+    # Up to the 19:00 pass after the last close: the decision on that close is made, as the replay makes it, and an
+    # entry it sends is for a session past the replay, left working as the replay leaves its pending entry.
+    stop_at = venue.evening_of(sessions[-1]) + STEP
+    bot = assemble(broker, None, params, log or Quiet(), now=clock.now)  # the replay's time is the driver's
+    ledger, trader = bot.ledger, bot.trader
+    broker.forbid_shorting()  # as `bot run` configures the account (BOT_FORBID_SHORTING's default)
+    passes = 0
+    now = clock.now()
+    while now < stop_at:
+        wake = trader.tick()
+        passes += 1
+        now = max(wake, now + STEP)
+        clock.set(min(now, stop_at))
+    orders = tuple(ledger.orders())
+    return BacktestResult(
+        scorecard=ledger_scorecard(ledger, params),
+        orders=orders,
+        fills=_fills_by_order(tuple(ledger.fills())),
+        decisions=tuple(
+            _decision(day, reason, market.bar(params.symbol, day)) for day, reason in ledger.decisions().items()
+        ),
+        pending_entry_qty=int(
+            sum((o.qty - o.filled_qty for o in orders if o.side == "buy" and o.status not in FINAL), Decimal(0))
+        ),
+        sessions=len(sessions),
+        passes=passes,
+        requests=dict(broker.requests),
     )
-
-
-def _mark(book: _Book, bar: DailyBar, market: _Market) -> None:
-    position = book.position
-    value = position.qty * price(bar.close) if position else Decimal(0)
-    book.equity_curve.append(book.cash + value)
-    if position:
-        entry = position.entry
-        benchmark_close = price(market.benchmark_by_day[bar.session].close)
-        dollars = position.qty * entry.price
-        book.hold_curve.append(HoldPoint(bar.session, value, dollars * benchmark_close / entry.benchmark_price))
-
-
-def _finish(
-    book: _Book, bars: list[DailyBar], last_index: int, market: _Market, params: BreakoutParams, cash: Decimal
-) -> BacktestResult:
-    trades = list(book.trades)
-    if book.position is not None and last_index >= 0:
-        last = bars[last_index]
-        mark = Fill(
-            "mark",
-            book.position.qty,
-            price(last.close),
-            last.session,
-            price(market.benchmark_by_day[last.session].close),
-        )
-        trades.append(_round_trip(params, book.position, mark, closed=False))
-    card = Scorecard(
-        symbol=params.symbol,
-        benchmark=params.benchmark,
-        trades=tuple(trades),
-        start_equity=cash,
-        end_equity=book.equity_curve[-1] if book.equity_curve else cash,
-        max_drawdown_pct=max_drawdown_pct(book.equity_curve),
-        hold_curve=tuple(book.hold_curve),
-    )
-    return BacktestResult(card, tuple(book.fills), tuple(book.decisions), book.pending_qty, len(book.equity_curve))

@@ -43,14 +43,10 @@ def backtest_provenance(
     else:
         source = {"kind": "alpaca", "data_url": settings.alpaca.data_url}
     redacted = settings.redacted()
-    engine = args.engine
-    fills = fill_model(settings.strategy.params(), frames)
-    if engine == "live":
-        fates = f"; order fates {args.faults}" if args.faults else "; every auction order filled in full"
-        fills = f"the live loop's own orders on the local exchange's venue model{fates}"
+    fates = f"order fates {args.faults} (seed {args.seed})" if args.faults else "every order filled in full"
     return {
-        "engine": engine,
-        "fills": fills,
+        "engine": "the live loop's cycle on the local exchange's venue model, in-process",
+        "fills": f"{fill_model(settings.strategy.params(), frames)}; {fates}",
         "version": __version__,
         "settings": {k: v for k, v in redacted.items() if k.startswith("STRATEGY_")},
         "data": {
@@ -65,7 +61,7 @@ def backtest_provenance(
 
 
 def fill_model(params: BreakoutParams, frames: dict[str, pd.DataFrame]) -> str:
-    """How the replay filled, said plainly: a modelled intraday path is an estimate, not a record."""
+    """How the venue filled the bot's orders, said plainly: a modelled intraday path is an estimate, not a record."""
     exit_rule = "exit at the exit session's close (cls)"
     if params.trigger is Trigger.CLOSE:
         return f"entry at the open after the signal close (opg); {exit_rule}"
