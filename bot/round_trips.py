@@ -1,12 +1,8 @@
-"""What the ledger's fills add up to besides the open trade: closed round trips, and holdings at a moment."""
+"""The closed round trips the ledger's fills add up to."""
 
 from __future__ import annotations
 
-from datetime import datetime
-from decimal import Decimal
-
 from bot.engine.portfolio import Portfolio, Trip
-from bot.ledger import Ledger
 from bot.scoring import RoundTrip
 
 
@@ -29,16 +25,3 @@ def closed_round_trips(portfolio: Portfolio) -> list[tuple[Trip, RoundTrip]]:
         )
         trips.append((key, trip))
     return trips
-
-
-def holdings_at(ledger: Ledger, symbol: str, moment: datetime) -> tuple[Decimal, Decimal]:
-    """Shares held and net cash spent (negative) or received by ``moment``, from the fills."""
-    held = Decimal(0)
-    cash_flow = Decimal(0)
-    for fill in ledger.fills():
-        if fill.symbol != symbol or fill.filled_at > moment:
-            continue
-        sign = 1 if fill.side == "buy" else -1
-        held += sign * fill.qty
-        cash_flow -= sign * fill.qty * fill.price
-    return held, cash_flow

@@ -13,9 +13,10 @@ from decimal import Decimal
 from typing import Any
 
 from bot.broker.base import Broker
-from bot.domain import Account
+from bot.domain import Account, Session
 from bot.engine import planner
 from bot.engine.clock import BrokerClock
+from bot.engine.mark import settled_session
 from bot.engine.plan_types import Due, Event, Facts, Market, Plan, Step, Wake
 from bot.engine.planner import history_from
 from bot.engine.portfolio import OpenTrade, Portfolio
@@ -23,7 +24,7 @@ from bot.ledger import Ledger
 from bot.minute_watch import MinuteWatch
 from bot.order_desk import OrderDesk
 from bot.outside import watch_position
-from bot.pnl import log_trade_closed, take_snapshot
+from bot.pnl import log_trade_closed, record_mark_dividends
 from bot.reconcile import reconcile
 from bot.season_calendar import CalendarCache, TradingCalendar
 from bot.watch.next_action import PassView
@@ -77,21 +78,36 @@ class Trader:
         broker_long = position.long_qty if position else Decimal(0)
         if not self.portfolio.live_orders():
             watch_position(self.ledger, self.portfolio, position, now, self.open_trade(calendar), self.log)
-        take_snapshot(self.ledger, self.portfolio, self.broker, now, calendar, self.log, self._warn_once)
-        if not self._blocked(account):
-            self._act(self._facts(now, calendar, account, broker_long))
+        self._blocked(account)  # no orders then (the planner sees it too), but the day's mark all the same
+        self._act(self._facts(now, calendar, account, broker_long), self._mark_due(now, calendar))
         self._seen = (now, calendar, account, broker_long)
         return self._next_wake(now, calendar)
 
     def _facts(self, now: datetime, calendar: TradingCalendar, account: Account | None, broker_long: Decimal) -> Facts:
         return Facts(now=now, calendar=calendar, params=self.params, portfolio=self.portfolio, account=account,
-                     broker_long=broker_long, decided=self.ledger.decided())  # fmt: skip
+                     broker_long=broker_long, decided=self.ledger.decided(),
+                     start_equity=self.ledger.meta().start_equity or Decimal(0))  # fmt: skip
 
-    def _act(self, facts: Facts) -> None:
-        """Plan and carry out; a refused order is planned again at once, from fresh facts."""
+    def _mark_due(self, now: datetime, calendar: TradingCalendar) -> Session | None:
+        """The settled session not marked yet; sessions that closed before the bot first ran are not its to score."""
+        settled = settled_session(now, calendar)
+        if settled is None or self.ledger.has_snapshot(settled.day):
+            return None
+        first = self.ledger.meta().first_session
+        if first is None:
+            self.ledger.remember(first_session=(calendar.next_after(settled.day) or settled).day)
+            return None
+        return settled if settled.day >= first else None
+
+    def _act(self, facts: Facts, mark: Session | None = None) -> None:
+        """Mark the settled session, plan and carry out; a refused order is planned again at once, from fresh
+        facts."""
         for _ in range(ROUNDS_A_PASS):
             due = planner.due(facts)
-            market = self._read(due, facts)
+            market = self._read(due, facts, mark)
+            if mark is not None:
+                self._mark(facts, mark, market)
+                mark = None
             plan = planner.plan(facts, due, market)
             if plan.needs_account:  # a look between passes reads the account only to buy
                 account = self.broker.account()
@@ -103,19 +119,36 @@ class Trader:
                 return
             facts = replace(facts, account=self.broker.account(), decided=self.ledger.decided())
 
-    def _read(self, due: Due, facts: Facts) -> Market:
-        """The market data the plan reads for what is due."""
-        symbol, through = self.params.symbol, due.bars_through
+    def _read(self, due: Due, facts: Facts, mark: Session | None) -> Market:
+        """The market data the plan reads for what is due, and the closes of the session to mark: the symbol's
+        daily bars in one request for both."""
+        params = self.params
+        # A session is marked at its closes only when the bot held shares at its close (flat, equity is the cash).
+        priced = mark if mark is not None and self.portfolio.holdings_at(mark.closes_at)[0] else None
+        spans = [(priced.day, priced.day)] if priced is not None else []
+        benchmark = self.broker.daily_bars(params.benchmark, priced.day, priced.day) if priced is not None else []
         if due.step is Step.LOOK:
             assert due.closed is not None and due.upcoming is not None
             session = due.upcoming
             minutes = self._minutes.minutes(session.day, session.opens_at, facts.now)
-            return Market(bars=self._minutes.prior(due.closed.day), minutes=minutes)
-        if due.step is not Step.ENTRY:
-            return Market()
-        bars = self.broker.daily_bars(symbol, history_from(through, self.params), through) if through else ()
-        latest = self.broker.latest_price(symbol) if due.retry is not None else None
-        return Market(bars=bars, latest=latest)
+            # The daily bars before today's session hold the settled session's close too.
+            return Market(bars=self._minutes.prior(due.closed.day), minutes=minutes, benchmark_bars=benchmark)
+        through = due.bars_through if due.step is Step.ENTRY else None
+        if through is not None:
+            spans.append((history_from(through, params), through))
+        bars = (
+            self.broker.daily_bars(params.symbol, min(s[0] for s in spans), max(s[1] for s in spans)) if spans else []
+        )
+        latest = self.broker.latest_price(params.symbol) if due.step is Step.ENTRY and due.retry is not None else None
+        return Market(bars=bars, latest=latest, benchmark_bars=benchmark)
+
+    def _mark(self, facts: Facts, session: Session, market: Market) -> None:
+        snapshot, events = planner.mark(facts, session, market)
+        if snapshot is not None:
+            record_mark_dividends(self.ledger, self.portfolio, self.broker, session.day, snapshot.position_qty > 0)
+            self.ledger.add_snapshot(snapshot)
+        for event in events:
+            self._log(event)
 
     def _carry_out(self, plan: Plan, now: datetime) -> bool:
         """Log, submit, record; False when the broker refused the order (so that the pass plans again)."""

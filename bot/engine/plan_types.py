@@ -29,6 +29,7 @@ class Facts:
     account: Account | None
     broker_long: Decimal
     decided: Container[date]  # the sessions whose decision is recorded
+    start_equity: Decimal = Decimal(0)  # the account's equity when the bot first ran (the marks start from it)
 
 
 class Step(StrEnum):
@@ -56,9 +57,11 @@ class Due:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Market:
-    """What the pass read for ``due``: daily bars through ``Due.bars_through``, today's minutes, the last price."""
+    """What the pass read: the symbol's daily bars (through ``Due.bars_through`` and the session marked), the
+    benchmark's bar of the session marked, today's minutes, the last price."""
 
     bars: Sequence[DailyBar] = ()
+    benchmark_bars: Sequence[DailyBar] = ()
     minutes: Sequence[MinuteBar] = ()
     latest: Decimal | None = None
 

@@ -10,21 +10,25 @@ bot/engine/plan.py, the order policies after a refusal or an unfilled order in b
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from bot.domain import OrderRequest, Session, Side, TimeInForce
 from bot.engine import plan as timing
 from bot.engine import policy
+from bot.engine.mark import daily_mark
 from bot.engine.plan import ExitOrder, Hold, order_session
 from bot.engine.plan_types import Due, Event, Facts, Market, OrderIntent, Plan, Step, Wake
 from bot.engine.policy import Attempt, Next
 from bot.engine.portfolio import OpenTrade, Portfolio, attempt_number
 from bot.engine.schedule import next_wake
 from bot.errors import RejectionKind
+from bot.ledger_records import Snapshot
 from bot.money import price
 from bot.orders import Intent, client_order_id
 from bot.season_calendar import TradingCalendar
+from strategies.bars import DailyBar
 from strategies.breakout import (
     Action,
     entry_decision,
@@ -269,6 +273,32 @@ def _joined(*plans: Plan) -> Plan:
         problems={k: v for p in plans for k, v in p.problems.items()},
         needs_account=any(p.needs_account for p in plans),
     )
+
+
+# The daily mark
+
+
+def mark(facts: Facts, session: Session, market: Market) -> tuple[Snapshot | None, tuple[Event, ...]]:
+    """The snapshot of a settled session from its closes (``market``; none needed when flat at its close, where
+    the equity is the cash), and the events to log with it."""
+    params, day = facts.params, session.day
+    held, cash_flow = facts.portfolio.holdings_at(session.closes_at)
+    close, benchmark_close = _close_on(market.bars, day), _close_on(market.benchmark_bars, day)
+    if held and (close is None or benchmark_close is None):
+        missing = {"session": day.isoformat(), "symbol": params.symbol if close is None else params.benchmark}
+        return None, (Event("bars_missing", missing, "warning", f"snap:{day}"),)
+    snapshot, pnl = daily_mark(
+        session, close=close or 0.0, benchmark_close=benchmark_close or 0.0, held=held, cash_flow=cash_flow,
+        start_equity=facts.start_equity, trade=facts.portfolio.open_trade(facts.calendar.days), params=params,
+    )  # fmt: skip
+    return snapshot, (pnl,) if pnl is not None else ()
+
+
+def _close_on(bars: Sequence[DailyBar], day: date) -> float | None:
+    for bar in reversed(bars):
+        if bar.session <= day:
+            return bar.close if bar.session == day else None
+    return None
 
 
 # When to look again

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 
 from bot.engine.policy import FINAL
@@ -146,6 +146,17 @@ class Portfolio:
     def held(self) -> Decimal:
         """Shares the bot's own orders hold, from the order records (ahead of the priced fill records)."""
         return self._order_held + self._adopted_total
+
+    def holdings_at(self, moment: datetime) -> tuple[Decimal, Decimal]:
+        """Shares held and net cash spent (negative) or received by ``moment``, from the priced fills."""
+        held, cash_flow = Decimal(0), Decimal(0)
+        for sign, legs in ((1, self.entries), (-1, self.exits)):
+            for leg in legs.values():
+                for fill in leg.fills:
+                    if fill.filled_at <= moment:
+                        held += sign * fill.qty
+                        cash_flow -= sign * fill.qty * fill.price
+        return held, cash_flow
 
     def open_trade(self, sessions: Sequence[date]) -> OpenTrade | None:
         if self._open is not None and self._open[0] is sessions:
