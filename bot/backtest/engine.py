@@ -116,7 +116,11 @@ def run_backtest(
     # Regular-session minutes only: pre- and post-market trading would make wrong daily opens and closes.
     regular = {symbol: regular_hours(frame) for symbol, frame in frames.items()}
     market = ReplayMarket(regular, dividends, calendar_beyond_data=False)
-    sessions = [s for s in market.sessions if (start is None or s.day >= start) and (end is None or s.day <= end)]
+    sessions = [
+        s
+        for s in market.sessions
+        if (start is None or s.day >= start) and (end is None or s.day <= end) and market.bar(params.symbol, s.day)
+    ]  # the symbol's sessions: the benchmark's history may reach further back
     if not sessions:
         card = Scorecard(symbol=params.symbol, benchmark=params.benchmark, trades=(), start_equity=cash,
                          end_equity=cash, max_drawdown_pct=Decimal(0), hold_curve=())  # fmt: skip

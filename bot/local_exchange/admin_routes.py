@@ -16,7 +16,7 @@ from bot.local_exchange import wire
 from bot.local_exchange.accounts import Account, ExchangeError
 from bot.local_exchange.book import Book
 from bot.local_exchange.clock import ManualClock, ReplayClock
-from bot.local_exchange.trading_routes import figures, json_object
+from bot.local_exchange.trading_routes import json_object
 
 FLAGS = ("trading_blocked", "account_blocked", "trade_suspended_by_user", "no_shorting")
 
@@ -47,7 +47,7 @@ class AdminRoutes:
         now = self.clock.now()
         self.book.advance(account, now)
         return {
-            "account": wire.account(account, figures(self.book, account, now)),
+            "account": wire.account(account, self.book.figures(account, now)),
             "configuration": wire.configuration(account.configuration),
             "positions": {symbol: wire.money(qty) for symbol, (qty, _) in sorted(account.positions.items())},
             "orders": [wire.order(o) for o in account.orders],

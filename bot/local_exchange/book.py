@@ -32,6 +32,7 @@ from bot.local_exchange.accounts import (
 from bot.local_exchange.execution import advance_order, fill, mark_price
 from bot.local_exchange.market import ReplayMarket
 from bot.local_exchange.orders import validated_order
+from bot.local_exchange.wire import AccountFigures
 from bot.market import venue
 
 MARKET_BUY_COLLAR = Decimal("1.03")
@@ -92,37 +93,29 @@ class Book:
         values = [qty * self.mark(symbol, now) for symbol, (qty, _) in account.positions.items()]
         return sum((v for v in values if v > 0), Decimal(0)), sum((v for v in values if v < 0), Decimal(0))
 
-    def equity(self, account: Account, now: datetime) -> Decimal:
+    def buying_power(self, account: Account, now: datetime) -> Decimal:
+        return self.figures(account, now).buying_power
+
+    def figures(self, account: Account, now: datetime) -> AccountFigures:
+        """Every balance of the account at ``now``, each worked out once (what GET /v2/account answers)."""
         long_value, short_value = self.exposure(account, now)
-        return account.cash + long_value + short_value
-
-    def multiplier(self, account: Account, now: datetime) -> int:
-        if account.model is AccountModel.CASH or self.equity(account, now) < SHORTING_MIN_EQUITY:
-            return 1
-        return 2
-
-    def shorting_enabled(self, account: Account, now: datetime) -> bool:
-        return (
-            account.model is AccountModel.MARGIN
-            and not account.configuration.no_shorting
-            and self.equity(account, now) >= SHORTING_MIN_EQUITY
+        equity = account.cash + long_value + short_value
+        reserved = self._reserved_by_buys(account, now)
+        margin = account.model is AccountModel.MARGIN and equity >= SHORTING_MIN_EQUITY
+        multiplier = 2 if margin else 1
+        power = multiplier * equity - long_value + short_value if account.model is AccountModel.MARGIN else account.cash
+        return AccountFigures(
+            equity=equity,
+            buying_power=max(power - reserved, Decimal(0)),
+            cash_buying_power=max(account.cash - reserved, Decimal(0)),
+            long_value=long_value,
+            short_value=short_value,
+            multiplier=multiplier,
+            shorting_enabled=margin and not account.configuration.no_shorting,
         )
 
-    def buying_power(self, account: Account, now: datetime) -> Decimal:
-        reserved = self._reserved_by_buys(account, now)
-        if account.model is AccountModel.CASH:
-            return max(account.cash - reserved, Decimal(0))
-        long_value, short_value = self.exposure(account, now)
-        power = self.multiplier(account, now) * self.equity(account, now) - long_value + short_value
-        return max(power - reserved, Decimal(0))
-
-    def cash_buying_power(self, account: Account, now: datetime) -> Decimal:
-        """``non_marginable_buying_power``: what can be bought without borrowing."""
-        reserved = self._reserved_by_buys(account, now)
-        return max(account.cash - reserved, Decimal(0))
-
     def _reserved_by_buys(self, account: Account, now: datetime) -> Decimal:
-        return sum((self._reserved(o, now) for o in account.orders if o.is_open and o.side == "buy"), Decimal(0))
+        return sum((self._reserved(o, now) for o in account.orders if o.side == "buy" and o.is_open), Decimal(0))
 
     def _reserved(self, order: PaperOrder, now: datetime) -> Decimal:
         if order.notional is not None:
@@ -189,7 +182,7 @@ class Book:
                 raise _qty_refused(requested, available, order.symbol)  # one order may not flip long to short
             order.position_intent = "sell_to_close"
             return
-        if not self.shorting_enabled(account, now) or order.notional is not None:
+        if not self.figures(account, now).shorting_enabled or order.notional is not None:
             raise _qty_refused(requested, Decimal(0), order.symbol)
         cost = requested * self.mark(order.symbol, now)
         if cost > self.buying_power(account, now):

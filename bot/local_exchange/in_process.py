@@ -93,14 +93,15 @@ class SimulatedBroker:
         return self.market.calendar(start, end)
 
     def account(self) -> Account:
-        now, book, paper = self._now(), self.book, self.paper
+        now, paper = self._now(), self.paper
+        figures = self.book.figures(paper, now)
         return Account(
             status="ACTIVE",
             cash=paper.cash,
-            equity=book.equity(paper, now),
-            buying_power=book.buying_power(paper, now),
+            equity=figures.equity,
+            buying_power=figures.buying_power,
             id=paper.id,
-            non_marginable_buying_power=book.cash_buying_power(paper, now),
+            non_marginable_buying_power=figures.cash_buying_power,
             trading_blocked=paper.trading_blocked,
             account_blocked=paper.account_blocked,
             trade_suspended_by_user=paper.configuration.suspend_trade,

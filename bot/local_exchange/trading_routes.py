@@ -21,19 +21,6 @@ ACCOUNT_KEY = web.RequestKey("account", Account)
 CONFIGURABLE = {"no_shorting": bool, "suspend_trade": bool, "fractional_trading": bool, "ptp_no_exception_entry": bool}
 
 
-def figures(book: Book, acct: Account, now: datetime) -> wire.AccountFigures:
-    long_value, short_value = book.exposure(acct, now)
-    return wire.AccountFigures(
-        equity=book.equity(acct, now),
-        buying_power=book.buying_power(acct, now),
-        cash_buying_power=book.cash_buying_power(acct, now),
-        long_value=long_value,
-        short_value=short_value,
-        multiplier=book.multiplier(acct, now),
-        shorting_enabled=book.shorting_enabled(acct, now),
-    )
-
-
 async def json_object(request: web.Request) -> dict[str, Any]:
     try:
         body = await request.json()
@@ -72,7 +59,7 @@ class TradingRoutes:
 
     async def account(self, request: web.Request) -> web.Response:
         acct = request[ACCOUNT_KEY]
-        return web.json_response(wire.account(acct, figures(self.book, acct, self.clock.now())))
+        return web.json_response(wire.account(acct, self.book.figures(acct, self.clock.now())))
 
     async def configurations(self, request: web.Request) -> web.Response:
         return web.json_response(wire.configuration(request[ACCOUNT_KEY].configuration))

@@ -10,32 +10,26 @@ from bot.domain import NEW_YORK, REGULAR_CLOSE, REGULAR_OPEN, Session
 
 
 @lru_cache(maxsize=1)
-def _nyse_closes() -> dict[date, datetime]:
+def _nyse() -> tuple[list[date], dict[date, datetime]]:
+    """The NYSE's sessions, and the close of each early one."""
     # Imported here: exchange_calendars costs about 8 MB and 0.2 s, and the live loop only needs NEW_YORK.
     import exchange_calendars as xcals
-    import pandas as pd
 
     calendar = xcals.get_calendar("XNYS", start="1990-01-02")
-    closes: pd.Series = calendar.schedule["close"]
-    return {
-        day.date(): close.to_pydatetime() for day, close in zip(pd.DatetimeIndex(closes.index), closes, strict=True)
-    }
+    early = calendar.schedule.loc[calendar.early_closes, "close"]
+    closes = {day.date(): close.to_pydatetime() for day, close in early.items()}
+    return list(calendar.sessions.date), closes
 
 
 def session_for(day: date) -> Session:
     """Open and close of ``day``; the NYSE calendar supplies early closes where it covers ``day``."""
     opens_at = datetime.combine(day, REGULAR_OPEN, NEW_YORK)
-    close = _nyse_closes().get(day)
+    close = _nyse()[1].get(day)
     closes_at = close.astimezone(NEW_YORK) if close else datetime.combine(day, REGULAR_CLOSE, NEW_YORK)
     return Session(day=day, opens_at=opens_at, closes_at=closes_at)
 
 
 def nyse_sessions(start: date, end: date) -> list[date]:
     """NYSE trading days between ``start`` and ``end`` inclusive."""
-    days = _nyse_days()
+    days = _nyse()[0]
     return days[bisect_left(days, start) : bisect_right(days, end)]
-
-
-@lru_cache(maxsize=1)
-def _nyse_days() -> list[date]:
-    return sorted(_nyse_closes())
