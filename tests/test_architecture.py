@@ -119,3 +119,31 @@ def test_the_trader_is_assembled_in_one_place() -> None:
         if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "Trader"
     }
     assert builders == {"bot/app.py"}
+
+
+PLANNING = {"bot/engine/planner.py", "bot/engine/plan.py", "bot/engine/plan_types.py", "bot/engine/policy.py",
+            "bot/engine/mark.py", "bot/engine/schedule.py", "bot/engine/portfolio.py"}  # fmt: skip
+# What does I/O or owns time: a planning module imports none of it (it is handed what a pass saw).
+IO = ("sqlite3", "socket", "requests", "aiohttp", "alpaca", "structlog", "time", "bot.broker", "bot.local_exchange",
+      "bot.engine.clock", "bot.logs", "bot.trader", "bot.order_desk", "bot.pnl", "bot.minute_watch")  # fmt: skip
+
+
+def test_the_planning_core_does_no_io() -> None:
+    reached = {
+        (path, name)
+        for path, tree in SOURCES
+        if path in PLANNING
+        for name in imported(tree)
+        if any(name == io or name.startswith(io + ".") for io in IO)
+    }
+    assert reached == set()
+    assert {path for path, _ in SOURCES} >= PLANNING  # every name is a module that exists
+
+
+def test_the_backtest_runs_the_live_loop_s_cycle() -> None:
+    """One engine: the backtest drives the Trader (through the composition root) and decides nothing itself."""
+    engine = dict(SOURCES)["bot/backtest/engine.py"]
+    assert "bot.app" in imported(engine)
+    assert not {"bot.engine.planner", "bot.engine.plan"} & imported(engine)
+    rule = {("strategies.breakout", name) for name in ("entry_decision", "exit_decision", "first_intraday_breakout")}
+    assert not rule & attributes(engine)
