@@ -115,7 +115,7 @@ def run_backtest(
     """Replay the sessions from ``start`` to ``end`` through the live loop; the score is the ledger's."""
     # Regular-session minutes only: pre- and post-market trading would make wrong daily opens and closes.
     regular = {symbol: regular_hours(frame) for symbol, frame in frames.items()}
-    market = ReplayMarket(regular, dividends, calendar_beyond_data=False)
+    market = ReplayMarket(regular, dividends)
     sessions = [
         s
         for s in market.sessions

@@ -52,13 +52,8 @@ def _on_iex(bar: DailyBar, symbol: str) -> DailyBar:
 
 
 class ReplayMarket:
-    def __init__(
-        self, frames: dict[str, pd.DataFrame], dividends: Dividends | None = None, *, calendar_beyond_data: bool = True
-    ) -> None:
-        """``calendar_beyond_data``: the calendar goes on past the data with the NYSE's sessions (for the exchange,
-        whose bots look up exits ahead); the backtest's knows the data's sessions only, as its rule does."""
+    def __init__(self, frames: dict[str, pd.DataFrame], dividends: Dividends | None = None) -> None:
         self.dividends: Dividends = dict(dividends or {})  # served by /v1/corporate-actions
-        self._beyond = calendar_beyond_data
         self._bars = {
             symbol: daily_bars(daily_from_minutes(frame) if is_intraday(frame) else frame)
             for symbol, frame in frames.items()
@@ -90,7 +85,7 @@ class ReplayMarket:
         """Sessions in the data, then the NYSE calendar beyond it (so bots can look up future exits)."""
         in_data = self.sessions[bisect_left(self._days, start) : bisect_right(self._days, end)]
         last = self._days[-1]
-        if not self._beyond or end <= last:
+        if end <= last:
             return in_data
         return in_data + [session_for(day) for day in nyse_sessions(max(start, last + timedelta(days=1)), end)]
 
