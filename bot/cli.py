@@ -15,6 +15,8 @@ Command = Callable[..., int]  # (args, settings), or (args) for the light comman
 LIGHT_COMMANDS = frozenset({"health"})
 # The log is these commands' output; every other command prints a document (JSON, a table) and logs to stderr.
 LOGS_ON_STDOUT = frozenset({"run", "demo"})
+# The long-running loop: pandas is loaded only if something uses it (alpaca-py imports it; the loop never does).
+PANDAS_DEFERRED = frozenset({"run"})
 
 
 def _no_arguments(parser: argparse.ArgumentParser) -> None:
@@ -57,6 +59,10 @@ def _parser(argv: Sequence[str]) -> tuple[argparse.ArgumentParser, dict[str, Com
         sub = commands.add_parser(name, help=summary)
         if name != chosen:
             continue
+        if name in PANDAS_DEFERRED:
+            from bot.broker.deferred_pandas import defer_pandas
+
+            defer_pandas()
         module = importlib.import_module(module_name)
         (getattr(module, adder) if adder else _no_arguments)(sub)
         handlers[name] = getattr(module, handler)

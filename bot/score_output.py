@@ -9,11 +9,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bot.money import cents, pct
 from bot.scoring import RoundTrip, Scorecard, claim_holds, season_ratio
-from bot.stats import HoldStats, hold_stats
+
+if TYPE_CHECKING:
+    from bot.stats import HoldStats
 
 NEEDED_RATIO = 2  # the article: the symbol at least doubles the benchmark's return
 
@@ -43,6 +45,8 @@ def hold_returns(card: Scorecard) -> tuple[list[float], list[float]]:
 
 
 def card_stats(card: Scorecard) -> HoldStats | None:
+    from bot.stats import hold_stats  # numpy: loaded by the reports that print statistics, not the live loop
+
     return hold_stats(*hold_returns(card))
 
 

@@ -11,12 +11,14 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from bot.backtest.engine import Fill
 from bot.ledger import FillRecord, Ledger
 from bot.money import cents
 from strategies.breakout import Decision
+
+if TYPE_CHECKING:
+    from bot.backtest.engine import Fill  # the backtest's engine loads the venue model: imported when comparing
 
 BASIS_POINTS = Decimal(10_000)
 

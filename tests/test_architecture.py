@@ -147,3 +147,15 @@ def test_the_backtest_runs_the_live_loop_s_cycle() -> None:
     assert not {"bot.engine.planner", "bot.engine.plan"} & imported(engine)
     rule = {("strategies.breakout", name) for name in ("entry_decision", "exit_decision", "first_intraday_breakout")}
     assert not rule & attributes(engine)
+
+
+def test_the_live_loop_keeps_pandas_and_numpy_unloaded() -> None:
+    """alpaca-py imports pandas for one validator the bot never calls; `bot run` defers it (35 MB), and its data
+    requests go through alpaca-py's REST client, not the alpaca.data package (which loads pandas and numpy)."""
+    probe = (
+        "import sys; from bot.cli import _parser; _parser(['run']); import bot.broker.alpaca, bot.trader; "
+        "from bot.broker.deferred_pandas import pandas_loaded; print(pandas_loaded(), 'numpy' in sys.modules); "
+        "import pandas; print(pandas.DataFrame({'a': [1, 2]}).shape, pandas_loaded())"
+    )
+    seen = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout
+    assert seen.split("\n")[:2] == ["False False", "(2, 1) True"]  # and pandas itself once something asks for it

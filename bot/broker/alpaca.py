@@ -16,16 +16,13 @@ from decimal import Decimal
 from typing import Any, TypeVar
 
 from alpaca.common.exceptions import APIError
-from alpaca.data.enums import DataFeed
-from alpaca.data.historical import StockHistoricalDataClient
-from alpaca.data.historical.corporate_actions import CorporateActionsClient
 from alpaca.trading.client import TradingClient
 from alpaca.trading.enums import OrderSide, QueryOrderStatus
 from alpaca.trading.enums import TimeInForce as AlpacaTimeInForce
 from alpaca.trading.requests import GetCalendarRequest, GetOrdersRequest, MarketOrderRequest
 from tenacity import Retrying, retry_if_exception, stop_after_attempt, stop_after_delay
 
-from bot.broker.alpaca_data import AlpacaMarketData
+from bot.broker.alpaca_data import AlpacaMarketData, DataFeed, MarketDataClient
 from bot.broker.alpaca_transport import (
     Backoff,
     SipRefused,
@@ -77,8 +74,8 @@ class AlpacaBroker(AlpacaMarketData):
         alpaca.require_credentials()
         key, secret = alpaca.key_id.get_secret_value(), alpaca.secret_key.get_secret_value()
         self._trading = TradingClient(key, secret, paper=True, raw_data=True, url_override=alpaca.base_url)
-        self._data = StockHistoricalDataClient(key, secret, raw_data=True, url_override=alpaca.data_url)
-        self._actions = CorporateActionsClient(key, secret, raw_data=True, url_override=alpaca.data_url)
+        self._data = MarketDataClient(key, secret, alpaca.data_url)
+        self._actions = MarketDataClient(key, secret, alpaca.data_url, api_version="v1")
         timeout = (CONNECT_TIMEOUT_SECONDS, settings.runtime.http_timeout_seconds)
         for client in (self._trading, self._data, self._actions):
             # Private attributes, pinned with alpaca-py==0.44.0 and covered by a test: the SDK's own

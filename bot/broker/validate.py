@@ -13,8 +13,6 @@ from functools import partial
 from itertools import pairwise
 from typing import Any, TypeVar
 
-import pandas as pd
-
 from bot.domain import NEW_YORK, Order, OrderRequest
 from bot.errors import BrokerDataInvalid
 from bot.market.dividends import Dividend, Dividends
@@ -128,12 +126,17 @@ def minute_bars_from(symbol: str, rows: list[dict[str, Any]], start: datetime, e
 
 
 def parse_time(value: Any) -> datetime:
-    return pd.Timestamp(value).to_pydatetime()
+    """An RFC 3339 time as Alpaca writes it (``Z``, up to nanoseconds: kept to the microsecond)."""
+    if isinstance(value, datetime):
+        return value
+    if not isinstance(value, str):
+        raise ValueError(f"{value!r} is not a time")
+    return datetime.fromisoformat(value)
 
 
 def bar_session(raw_time: Any) -> date:
-    stamp = pd.Timestamp(raw_time)
-    return stamp.tz_convert(NEW_YORK).date() if stamp.tzinfo else stamp.date()
+    stamp = parse_time(raw_time)
+    return stamp.astimezone(NEW_YORK).date() if stamp.tzinfo else stamp.date()
 
 
 def _symbol_and_ex_date(row: Any) -> tuple[str, date]:
