@@ -11,14 +11,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from bot.ledger import FillRecord, Ledger
+from bot.ledger import Ledger
 from bot.money import cents
+from bot.round_trips import Fill, fills_by_order
 from strategies.breakout import Decision
-
-if TYPE_CHECKING:
-    from bot.backtest.engine import Fill  # the backtest's engine loads the venue model: imported when comparing
 
 BASIS_POINTS = Decimal(10_000)
 
@@ -49,23 +47,11 @@ class FillComparison:
         return cents(sign * (self.live_price - self.backtest_price) * self.qty)
 
 
-def live_fills_by_order(fills: Sequence[FillRecord]) -> list[tuple[str, date, Decimal, Decimal]]:
-    """(side, first session, quantity, average price) of each order's fills, in the order they happened."""
-    grouped: dict[str, list[FillRecord]] = {}
-    for fill in fills:
-        grouped.setdefault(fill.client_order_id, []).append(fill)
-    rows = []
-    for parts in grouped.values():
-        qty = sum((f.qty for f in parts), Decimal(0))
-        rows.append((parts[0].side, parts[0].session, qty, sum((f.qty * f.price for f in parts), Decimal(0)) / qty))
-    return sorted(rows, key=lambda r: r[1])
-
-
-def compare_fills(live: Sequence[tuple[str, date, Decimal, Decimal]], replay: Sequence[Fill]) -> list[FillComparison]:
+def compare_fills(live: Sequence[Fill], replay: Sequence[Fill]) -> list[FillComparison]:
     """Pair the n-th live buy with the n-th backtest buy (sells alike); an unpaired fill shows with a blank side."""
     paired: list[FillComparison] = []
     for side in ("buy", "sell"):
-        mine = [row for row in live if row[0] == side]
+        mine = [fill for fill in live if fill.side == side]
         theirs = [fill for fill in replay if fill.side == side]
         for index in range(max(len(mine), len(theirs))):
             ours = mine[index] if index < len(mine) else None
@@ -73,9 +59,9 @@ def compare_fills(live: Sequence[tuple[str, date, Decimal, Decimal]], replay: Se
             paired.append(
                 FillComparison(
                     side=side,
-                    session=ours[1] if ours else other.session,  # type: ignore[union-attr]
-                    qty=ours[2] if ours else Decimal(other.qty),  # type: ignore[union-attr]
-                    live_price=ours[3].quantize(Decimal("0.0001")) if ours else None,
+                    session=ours.session if ours else other.session,  # type: ignore[union-attr]
+                    qty=Decimal(ours.qty if ours else other.qty),  # type: ignore[union-attr]
+                    live_price=ours.price.quantize(Decimal("0.0001")) if ours else None,
                     backtest_price=other.price if other else None,
                     backtest_session=other.session if other else None,
                 )
@@ -155,5 +141,5 @@ def replay_against_ledger(ledger: Ledger, settings: Any) -> tuple[list[FillCompa
     frames = download_daily_frames(settings, [params.symbol, params.benchmark], start=start, end=today)
     cash = ledger.meta().start_equity or Decimal(100000)
     result = run_backtest(frames, params, cash=cash, start=start, end=today)
-    fills = compare_fills(live_fills_by_order(ledger.fills()), result.fills)
+    fills = compare_fills(fills_by_order(ledger.fills()), result.fills)
     return fills, differing_decisions(live_decisions(ledger), result.decisions)

@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import pytest
 
-from bot.backtest.engine import Fill
+from bot.round_trips import Fill
 from bot.vs_backtest import compare_fills, differing_decisions
 from strategies.breakout import Action, Decision, Reason
 
@@ -25,7 +25,7 @@ DAY = date(2023, 12, 14)
 )
 def test_slippage_is_a_cost_when_positive(side: str, live: str, replayed: str, bps: str, dollars: str) -> None:
     [pair] = compare_fills(
-        [(side, DAY, Decimal(470), Decimal(live))], [Fill(side, 470, Decimal(replayed), DAY, Decimal(449))]
+        [Fill(side, 470, Decimal(live), DAY, Decimal(449))], [Fill(side, 470, Decimal(replayed), DAY, Decimal(449))]
     )
     assert pair.slippage_bps == Decimal(bps) and pair.slippage_dollars == Decimal(dollars)
 
@@ -35,7 +35,7 @@ def test_unpaired_fills_show_with_a_blank_side() -> None:
         Fill("buy", 470, Decimal(202), DAY, Decimal(449)),
         Fill("sell", 470, Decimal(224), date(2024, 6, 28), Decimal(1)),
     ]
-    pairs = compare_fills([("buy", DAY, Decimal(470), Decimal(202))], replay)
+    pairs = compare_fills([Fill("buy", 470, Decimal(202), DAY, Decimal(449))], replay)
     assert [(p.side, p.live_price, p.backtest_price) for p in pairs] == [
         ("buy", Decimal(202), Decimal(202)),
         ("sell", None, Decimal(224)),

@@ -14,8 +14,9 @@ close. Sizing uses the account's equity and spendable cash and the last price kn
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -23,7 +24,7 @@ import pandas as pd
 
 from bot.app import assemble
 from bot.engine.policy import FINAL
-from bot.ledger import FillRecord, OrderRecord
+from bot.ledger import OrderRecord
 from bot.local_exchange.book import Book
 from bot.local_exchange.clock import ManualClock
 from bot.local_exchange.faults import FaultSpec, FaultState
@@ -32,25 +33,14 @@ from bot.local_exchange.market import ReplayMarket
 from bot.market import venue
 from bot.market.csv_data import regular_hours
 from bot.market.dividends import Dividends
-from bot.money import price
 from bot.report import ledger_scorecard
+from bot.round_trips import Fill, fills_by_order
 from bot.scoring import Scorecard
 from strategies.bars import DailyBar
 from strategies.breakout import Action, Decision, Reason
 from strategies.params import BreakoutParams, Trigger
 
 STEP = timedelta(minutes=1)  # the least a replay moves between passes
-
-
-@dataclass(frozen=True, slots=True)
-class Fill:
-    """One order's fills: its side, first session, quantity, average price and the benchmark's average price."""
-
-    side: str
-    qty: int
-    price: Decimal
-    session: date
-    benchmark_price: Decimal
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -63,25 +53,6 @@ class BacktestResult:
     sessions: int  # sessions replayed
     passes: int
     requests: dict[date, int]  # what the Trader asked the venue per New York day, as it would ask Alpaca
-
-
-def _fills_by_order(records: tuple[FillRecord, ...]) -> tuple[Fill, ...]:
-    grouped: dict[str, list[FillRecord]] = {}
-    for record in records:
-        grouped.setdefault(record.client_order_id, []).append(record)
-    fills = []
-    for parts in grouped.values():
-        qty = sum((f.qty for f in parts), Decimal(0))
-        fills.append(
-            Fill(
-                side=parts[0].side,
-                qty=int(qty),
-                price=price(sum((f.qty * f.price for f in parts), Decimal(0)) / qty),
-                session=parts[0].session,
-                benchmark_price=price(sum((f.qty * f.benchmark_price for f in parts), Decimal(0)) / qty),
-            )
-        )
-    return tuple(sorted(fills, key=lambda f: f.session))
 
 
 class Quiet:
@@ -100,6 +71,15 @@ def _decision(session: date, reason: str, bar: DailyBar | None) -> Decision:
     return Decision(Action.BUY if why is Reason.BREAKOUT_CONFIRMED else Action.HOLD, why, session, close)
 
 
+def _first_look_that_can_buy(
+    market: ReplayMarket, symbol: str, now: datetime, until: datetime, level: float
+) -> datetime:
+    """The first look at which a minute closing above ``level`` is complete (a minute after it starts), or ``until``
+    (the next decision point) when none before it does; the minutes up to ``now`` were looked at."""
+    found = market.first_close_above(symbol, now - STEP, until, level) if math.isfinite(level) else None
+    return min(found + STEP, until) if found is not None else until
+
+
 def run_backtest(
     frames: dict[str, pd.DataFrame],
     params: BreakoutParams,
@@ -111,8 +91,15 @@ def run_backtest(
     faults: FaultSpec | None = None,
     seed: int = 0,
     log: Any = None,
+    every_minute: bool = False,
 ) -> BacktestResult:
-    """Replay the sessions from ``start`` to ``end`` through the live loop; the score is the ledger's."""
+    """Replay the sessions from ``start`` to ``end`` through the live loop; the score is the ledger's.
+
+    While the intraday trigger waits for a breakout with nothing working, the loop looks each minute and each look
+    but the one that sees a close above the threshold does nothing; the replay steps straight to that look (or to
+    the next decision point when no minute of the session gets there), as the data shows it. ``every_minute``
+    makes every look instead (the tests hold that both trade alike).
+    """
     # Regular-session minutes only: pre- and post-market trading would make wrong daily opens and closes.
     regular = {symbol: regular_hours(frame) for symbol, frame in frames.items()}
     market = ReplayMarket(regular, dividends)
@@ -142,13 +129,15 @@ def run_backtest(
     while now < stop_at:
         wake = trader.tick()
         passes += 1
+        if every_minute is False and trader.watching_minutes and trader.awaiting is not None:
+            wake = _first_look_that_can_buy(market, params.symbol, now, trader.decision_at or wake, trader.awaiting)
         now = max(wake, now + STEP)
         clock.set(min(now, stop_at))
     orders = tuple(ledger.orders())
     return BacktestResult(
         scorecard=ledger_scorecard(ledger, params),
         orders=orders,
-        fills=_fills_by_order(tuple(ledger.fills())),
+        fills=tuple(fills_by_order(ledger.fills())),
         decisions=tuple(
             _decision(day, reason, market.bar(params.symbol, day)) for day, reason in ledger.decisions().items()
         ),
