@@ -51,14 +51,19 @@ class Trader:
         self._reconciled = False
         self._warned: set[str] = set()
         self._wake: Wake | None = None
+        self.awaiting: float | None = None  # the last look's Plan.awaiting (the backtest steps by it)
 
     @property
     def decision_at(self) -> datetime | None:
         """The next moment a pass must see (the demo's lockstep holds its replay there)."""
         return self._wake.decision_at if self._wake else None
 
+    @property
+    def watching_minutes(self) -> bool:
+        return self._wake is not None and self._wake.watching_minutes
+
     def tick(self) -> datetime:  # do what is due now; return the broker time of the next decision point
-        watching = self._wake is not None and self._wake.watching_minutes
+        watching, self.awaiting = self.watching_minutes, None
         now, read = self.clock.for_look() if watching else (self.clock.for_pass(), True)
         if watching and self.decision_at is not None and now < self.decision_at:
             # Between decision points, flat and with nothing working: the intraday trigger only reads the minutes.
@@ -115,6 +120,7 @@ class Trader:
                     return
                 facts = replace(facts, account=account)
                 plan = planner.plan(facts, planner.due(facts), market)
+            self.awaiting = plan.awaiting
             if self._carry_out(plan, facts.now):
                 return
             facts = replace(facts, account=self.broker.account(), decided=self.ledger.decided())

@@ -18,6 +18,7 @@ import pytest
 
 from bot.backtest.engine import BacktestResult, run_backtest
 from bot.cli import main
+from bot.ledger import OrderRecord
 from bot.local_exchange.faults import parse_faults
 from bot.market.scenarios import SCENARIO_NAMES, build_scenario, scenario_dividends
 from bot.research.cells import Cells
@@ -167,7 +168,9 @@ def test_holding_the_intraday_trigger_asks_no_more_than_the_close_trigger() -> N
     """The minute looks are for a flat bot: once it holds, it waits for the decision points like the close trigger
     (it made a whole pass every minute of every session before)."""
     frames = build_scenario("breakout", seed=3)
-    intraday = run_backtest(frames, BreakoutParams(trigger=Trigger.INTRADAY), cash=CASH, start=START, end=END)
+    intraday = run_backtest(
+        frames, BreakoutParams(trigger=Trigger.INTRADAY), cash=CASH, start=START, end=END, every_minute=True
+    )
     close = run_backtest(frames, BreakoutParams(), cash=CASH, start=START, end=END)
     held_by_both = [
         day
@@ -179,3 +182,30 @@ def test_holding_the_intraday_trigger_asks_no_more_than_the_close_trigger() -> N
     assert [intraday.requests[day] for day in held_by_both] == [close.requests[day] for day in held_by_both]
     first_day = min(intraday.requests)
     assert intraday.requests[first_day] > 390  # flat, it did look each minute of the session
+
+
+@pytest.mark.parametrize("scenario", SCENARIO_NAMES)
+@pytest.mark.parametrize(
+    "params",
+    [
+        BreakoutParams(trigger=Trigger.INTRADAY),
+        BreakoutParams(trigger=Trigger.INTRADAY, require_cross=False, buffer_pct=0.5),
+        BreakoutParams(trigger=Trigger.INTRADAY, hold_sessions=3, allow_reentry=True),
+    ],
+    ids=["default", "no-cross-buffered", "reentry"],
+)
+def test_stepping_to_the_minute_that_can_buy_trades_as_looking_every_minute(
+    scenario: str, params: BreakoutParams
+) -> None:
+    """The intraday replay skips the looks that cannot buy; every order, fill and decision is the same as a look
+    each minute makes."""
+    frames = build_scenario(scenario, seed=5)
+    stepped = run_backtest(frames, params, cash=CASH, start=START, end=END)
+    looked = run_backtest(frames, params, cash=CASH, start=START, end=END, every_minute=True)
+
+    def sent(result: BacktestResult) -> list[OrderRecord]:
+        return [replace(o, broker_order_id="") for o in result.orders]  # the venue's ids are random uuids
+
+    assert (sent(stepped), stepped.fills, stepped.decisions) == (sent(looked), looked.fills, looked.decisions)
+    assert scorecard_json(stepped.scorecard) == scorecard_json(looked.scorecard)
+    assert stepped.passes < looked.passes

@@ -89,6 +89,9 @@ class Plan:
     events: tuple[Event, ...] = ()
     problems: Mapping[str, str | None] = field(default_factory=dict)  # set, or cleared with None
     needs_account: bool = False  # a look found a breakout: read the account and plan again
+    # A look found no breakout: the close a later minute of the session must exceed (inf: none can this session).
+    # The loop looks each minute all the same; a backtest may step straight to the minute that can buy.
+    awaiting: float | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -10,6 +10,7 @@ bot/engine/plan.py, the order policies after a refusal or an unfilled order in b
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -31,12 +32,14 @@ from bot.season_calendar import TradingCalendar
 from strategies.bars import DailyBar
 from strategies.breakout import (
     Action,
+    Reason,
     entry_decision,
     first_intraday_breakout,
     intraday_entry_block,
     level_at,
     season_for,
     sessions_read,
+    threshold_at,
 )
 from strategies.params import BreakoutParams, Trigger, buffered
 from strategies.sizing import entry_quantity
@@ -219,7 +222,8 @@ def _look(facts: Facts, due: Due, market: Market) -> Plan:
     assert session is not None
     reason, index = first_intraday_breakout(market.minutes, market.bars, params)
     if index is None:
-        return Plan()
+        threshold = threshold_at(market.bars, len(market.bars), params)
+        return Plan(awaiting=threshold if reason is Reason.BELOW_LEVEL and threshold is not None else math.inf)
     if facts.account is None:
         return Plan(needs_account=True)
     level = level_at(market.bars, len(market.bars), params)

@@ -60,7 +60,7 @@ class ReplayMarket:
         }
         # Minute data replays as it is; daily data moves along the deterministic intraday path.
         self._recorded_minutes = {
-            symbol: _by_session(minute_bars(frame)) for symbol, frame in frames.items() if is_intraday(frame)
+            symbol: _by_session(minute_bars(frame), frame) for symbol, frame in frames.items() if is_intraday(frame)
         }
         self._by_day = {symbol: {bar.session: bar for bar in bars} for symbol, bars in self._bars.items()}
         days = sorted({bar.session for bars in self._bars.values() for bar in bars})
@@ -221,6 +221,19 @@ class ReplayMarket:
             result += minutes[bisect_left(starts, start) : bisect_right(starts, last)]
         return result
 
+    def first_close_above(self, symbol: str, start: datetime, end: datetime, level: float) -> datetime | None:
+        """The start of the first minute bar starting in [start, end) that closes above ``level``."""
+        index = max(bisect_right(self._days, start.astimezone(NEW_YORK).date()) - 1, 0)
+        for session in self.sessions[index:]:
+            if session.opens_at >= end:
+                break
+            minutes = self.minutes(symbol, session.day)
+            starts = self._minute_starts(symbol, session.day, minutes)
+            for minute in minutes[bisect_left(starts, start) : bisect_left(starts, end)]:
+                if minute.close > level:
+                    return minute.start
+        return None
+
     def _minute_starts(self, symbol: str, day: date, minutes: list[MinuteBar]) -> list[datetime]:
         key = (symbol, day)
         starts = self._starts_cache.get(key)
@@ -245,8 +258,10 @@ def _daily_stamp(day: date) -> datetime:
     return datetime.combine(day, datetime.min.time(), session_for(day).opens_at.tzinfo)
 
 
-def _by_session(bars: list[MinuteBar]) -> dict[date, list[MinuteBar]]:
+def _by_session(bars: list[MinuteBar], frame: pd.DataFrame) -> dict[date, list[MinuteBar]]:
+    """The minute bars of each New York session (the frame's rows, in order: its days worked out at once)."""
     sessions: dict[date, list[MinuteBar]] = {}
-    for bar in bars:
-        sessions.setdefault(bar.start.astimezone(NEW_YORK).date(), []).append(bar)
+    days = pd.DatetimeIndex(frame.index).tz_convert(NEW_YORK).date
+    for day, bar in zip(days, bars, strict=True):
+        sessions.setdefault(day, []).append(bar)
     return sessions

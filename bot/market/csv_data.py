@@ -163,18 +163,18 @@ def _session_days(frame: pd.DataFrame) -> list[date]:
     return list(frame.index)
 
 
-def _rows(frame: pd.DataFrame) -> zip[tuple[Any, float, float, float, float, float]]:
+def _rows(frame: pd.DataFrame, keys: list[Any]) -> zip[tuple[Any, float, float, float, float, float]]:
     columns = (frame[name].to_numpy(dtype=float).tolist() for name in (*PRICE_COLUMNS, "volume"))
-    return zip(frame.index, *columns, strict=True)
+    return zip(keys, *columns, strict=True)
 
 
 def daily_bars(frame: pd.DataFrame) -> list[DailyBar]:
-    return [DailyBar(day, o, h, lo, c, v) for day, o, h, lo, c, v in _rows(frame)]
+    return [DailyBar(day, o, h, lo, c, v) for day, o, h, lo, c, v in _rows(frame, list(frame.index))]
 
 
 def minute_bars(frame: pd.DataFrame) -> list[MinuteBar]:
     starts = frame.index.to_pydatetime().tolist() if isinstance(frame.index, pd.DatetimeIndex) else list(frame.index)
-    return [MinuteBar(start, o, h, lo, c, v) for start, (_, o, h, lo, c, v) in zip(starts, _rows(frame), strict=True)]
+    return [MinuteBar(start, o, h, lo, c, v) for start, o, h, lo, c, v in _rows(frame, starts)]
 
 
 def regular_hours(frame: pd.DataFrame) -> pd.DataFrame:
