@@ -19,8 +19,8 @@ from strategies.params import BreakoutParams
 def record_mark_dividends(ledger: Ledger, portfolio: Portfolio, broker: Broker, day: date, holding: bool) -> None:
     """The dividends a session's mark scores with: the hold's so far, or the exit session's own ex-dates (if the
     fetch at the close failed). Recorded before the snapshot, so that a failed request is tried again with it."""
-    params, trade = portfolio.params, portfolio.open_trade([])
-    if holding and trade is not None:
+    params, trade = portfolio.params, portfolio.open_trade([]) if holding else None
+    if trade is not None:
         record_dividends(ledger, broker, params, trade.entry_session, day)
         return
     ended = {key for key, leg in portfolio.exits.items() if leg.fills[-1].session == day}

@@ -38,9 +38,11 @@ def daily_mark(
 ) -> tuple[Snapshot, Event | None]:
     """The snapshot of ``session`` (``held`` and ``cash_flow``: the fills' shares and net cash by its close; the
     closes are read only when ``held``), and the ``pnl`` event while a trade is open."""
+    if not held:
+        return Snapshot(session.day, start_equity + cash_flow, held, Decimal(0), Decimal(0)), None
     close_price, benchmark_price = price(close), price(benchmark_close)
     equity = start_equity + cash_flow + held * close_price
-    if trade is None or held <= 0:
+    if trade is None or held < 0:
         return Snapshot(session.day, equity, held, held * close_price, Decimal(0)), None
     benchmark_value = held * trade.entry_price * benchmark_price / trade.benchmark_entry_price
     mine = close_price / trade.entry_price - 1

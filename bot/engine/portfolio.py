@@ -84,6 +84,8 @@ class Portfolio:
         self.adopted: dict[Trip, Decimal] = {}  # per trip, shares sold outside the bot that it adopted (negative)
         self._adopted_total = Decimal(0)
         self._open: tuple[Sequence[date], OpenTrade | None] | None = None
+        self._held_by_fills, self._cash_flow = Decimal(0), Decimal(0)  # from every priced fill so far
+        self._last_fill_at: datetime | None = None
         for order in ledger.orders():
             self.order_recorded(order)
         for fill in ledger.fills():
@@ -117,6 +119,10 @@ class Portfolio:
             return
         legs = self.entries if fill.intent == Intent.ENTRY.value else self.exits
         legs.setdefault(trip_of(fill.client_order_id, fill.season), Leg()).add(fill)
+        sign = 1 if fill.intent == Intent.ENTRY.value else -1
+        self._held_by_fills += sign * fill.qty
+        self._cash_flow -= sign * fill.qty * fill.price
+        self._last_fill_at = max(self._last_fill_at or fill.filled_at, fill.filled_at)
         self._open = None
 
     def outside_change_recorded(self, change: OutsideChange) -> None:
@@ -149,6 +155,8 @@ class Portfolio:
 
     def holdings_at(self, moment: datetime) -> tuple[Decimal, Decimal]:
         """Shares held and net cash spent (negative) or received by ``moment``, from the priced fills."""
+        if self._last_fill_at is None or moment >= self._last_fill_at:
+            return self._held_by_fills, self._cash_flow
         held, cash_flow = Decimal(0), Decimal(0)
         for sign, legs in ((1, self.entries), (-1, self.exits)):
             for leg in legs.values():

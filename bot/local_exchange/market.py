@@ -255,7 +255,7 @@ class ReplayMarket:
 
 def _daily_stamp(day: date) -> datetime:
     """Alpaca stamps a daily bar at midnight New York time."""
-    return datetime.combine(day, datetime.min.time(), session_for(day).opens_at.tzinfo)
+    return datetime.combine(day, datetime.min.time(), NEW_YORK)
 
 
 def _by_session(bars: list[MinuteBar], frame: pd.DataFrame) -> dict[date, list[MinuteBar]]:
