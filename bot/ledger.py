@@ -20,10 +20,9 @@ from dataclasses import replace
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
-from typing import Protocol
 
 from bot.errors import ConfigError
-from bot.ledger_records import FillRecord, LedgerMeta, OrderRecord, OutsideChange, Snapshot
+from bot.ledger_records import FillRecord, LedgerListener, LedgerMeta, OrderRecord, OutsideChange, Snapshot
 from bot.ledger_schema import create_or_upgrade, insert, select_all
 from bot.market.dividends import Dividend, Dividends
 
@@ -43,14 +42,6 @@ def _fill_order(fill: FillRecord) -> tuple[str, str, str]:
 
 def _order_order(order: OrderRecord) -> tuple[str, str]:
     return order.submitted_at.isoformat(), order.client_order_id
-
-
-class LedgerListener(Protocol):
-    def order_recorded(self, order: OrderRecord) -> None: ...
-
-    def fill_recorded(self, fill: FillRecord) -> None: ...
-
-    def outside_change_recorded(self, change: OutsideChange) -> None: ...
 
 
 class Ledger:

@@ -1,10 +1,11 @@
-"""The rows the ledger stores, as frozen values."""
+"""The rows the ledger stores, as frozen values, and who is told of them."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
+from typing import Protocol
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,3 +71,13 @@ class LedgerMeta:
     account_id: str | None = None  # the broker account the ledger belongs to
     account_url: str | None = None
     demo: bool = False  # written by `bot demo` against the local exchange
+
+
+class LedgerListener(Protocol):
+    """Told of each record once the ledger has committed it (the portfolio fold)."""
+
+    def order_recorded(self, order: OrderRecord) -> None: ...
+
+    def fill_recorded(self, fill: FillRecord) -> None: ...
+
+    def outside_change_recorded(self, change: OutsideChange) -> None: ...

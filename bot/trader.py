@@ -16,10 +16,11 @@ from bot.broker.base import Broker
 from bot.domain import Account, Session
 from bot.engine import planner
 from bot.engine.clock import BrokerClock
-from bot.engine.mark import settled_session
+from bot.engine.mark import plan_mark, settled_session
 from bot.engine.plan_types import Due, Event, Facts, Market, Plan, Step, Wake
 from bot.engine.planner import history_from
 from bot.engine.portfolio import OpenTrade, Portfolio
+from bot.engine.schedule import wake
 from bot.ledger import Ledger
 from bot.minute_watch import MinuteWatch
 from bot.order_desk import OrderDesk
@@ -149,7 +150,7 @@ class Trader:
         return Market(bars=bars, latest=latest, benchmark_bars=benchmark)
 
     def _mark(self, facts: Facts, session: Session, market: Market) -> None:
-        snapshot, events = planner.mark(facts, session, market)
+        snapshot, events = plan_mark(facts, session, market)
         if snapshot is not None:
             record_mark_dividends(self.ledger, self.portfolio, self.broker, session.day, snapshot.position_qty > 0)
             self.ledger.add_snapshot(snapshot)
@@ -175,7 +176,7 @@ class Trader:
 
     def _next_wake(self, now: datetime, calendar: TradingCalendar) -> datetime:
         blocked = "account_blocked" in self.problems
-        self._wake = planner.wake(now, calendar, self.params, self.portfolio, blocked=blocked)
+        self._wake = wake(now, calendar, self.params, self.portfolio, blocked=blocked)
         return self._wake.at
 
     @property

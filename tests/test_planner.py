@@ -14,6 +14,7 @@ from bot.domain import NEW_YORK, Account
 from bot.engine import planner
 from bot.engine.plan_types import Facts, Market, Plan, Step
 from bot.engine.portfolio import Portfolio
+from bot.engine.schedule import wake
 from bot.ledger import FillRecord, Ledger, OrderRecord
 from bot.market.calendar import nyse_sessions, session_for
 from bot.season_calendar import TradingCalendar
@@ -286,12 +287,12 @@ WAKE_CASES = [
 def test_when_to_look_again(
     what: str, params: BreakoutParams, now: datetime, tried: tuple[Tried, ...], at: datetime, watching: bool
 ) -> None:
-    wake = planner.wake(now, CALENDAR, params, facts(now, tried, params=params).portfolio, blocked=False)
-    assert (wake.at, wake.watching_minutes) == (at, watching), what
+    then = wake(now, CALENDAR, params, facts(now, tried, params=params).portfolio, blocked=False)
+    assert (then.at, then.watching_minutes) == (at, watching), what
 
 
 def test_an_unfilled_entry_makes_the_next_open_a_decision_point() -> None:
     refused = (Tried("brk-IWM-2024-entry-1", "rejected", et(12, 13, 19), rejection="funds"),)
-    wake = planner.wake(et(12, 13, 19), CALENDAR, BreakoutParams(), facts(et(12, 13, 19), refused).portfolio,
-                        blocked=False)  # fmt: skip
-    assert wake.at == et(12, 14, 9, 31)
+    then = wake(et(12, 13, 19), CALENDAR, BreakoutParams(), facts(et(12, 13, 19), refused).portfolio,
+                blocked=False)  # fmt: skip
+    assert then.at == et(12, 14, 9, 31)

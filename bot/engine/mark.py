@@ -4,16 +4,18 @@ snapshot of that session, from which the score's equity curve and hold chart are
 
 from __future__ import annotations
 
-from datetime import datetime
+from collections.abc import Sequence
+from datetime import date, datetime
 from decimal import Decimal
 
 from bot.domain import Session
-from bot.engine.plan_types import Event
+from bot.engine.plan_types import Event, Facts, Market
 from bot.engine.portfolio import OpenTrade
 from bot.ledger_records import Snapshot
 from bot.market import venue
 from bot.money import cents, pct, price
 from bot.season_calendar import TradingCalendar
+from strategies.bars import DailyBar
 from strategies.params import BreakoutParams
 
 
@@ -66,3 +68,26 @@ def daily_mark(
         },
     )
     return Snapshot(session.day, equity, held, held * close_price, benchmark_value), event
+
+
+def plan_mark(facts: Facts, session: Session, market: Market) -> tuple[Snapshot | None, tuple[Event, ...]]:
+    """The snapshot of a settled session from its closes (``market``; none needed when flat at its close, where
+    the equity is the cash), and the events to log with it."""
+    params, day = facts.params, session.day
+    held, cash_flow = facts.portfolio.holdings_at(session.closes_at)
+    close, benchmark_close = _close_on(market.bars, day), _close_on(market.benchmark_bars, day)
+    if held and (close is None or benchmark_close is None):
+        missing = {"session": day.isoformat(), "symbol": params.symbol if close is None else params.benchmark}
+        return None, (Event("bars_missing", missing, "warning", f"snap:{day}"),)
+    snapshot, pnl = daily_mark(
+        session, close=close or 0.0, benchmark_close=benchmark_close or 0.0, held=held, cash_flow=cash_flow,
+        start_equity=facts.start_equity, trade=facts.portfolio.open_trade(facts.calendar.days), params=params,
+    )  # fmt: skip
+    return snapshot, (pnl,) if pnl is not None else ()
+
+
+def _close_on(bars: Sequence[DailyBar], day: date) -> float | None:
+    for bar in reversed(bars):
+        if bar.session <= day:
+            return bar.close if bar.session == day else None
+    return None

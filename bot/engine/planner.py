@@ -3,33 +3,28 @@
 A pass gathers its facts (the time, the calendar, the portfolio fold, the account and the broker's position),
 asks ``due`` what else it must read (the daily bars a decision reads, the latest price a retry is sized at, the
 minutes an intraday look scans), reads that, and asks ``plan`` what to do: at most one order, the decision to
-record, the events to log and the problems that keep it from trading. ``wake`` says when to look again. The
-live loop and the backtest run this same core through the same cycle (bot/trader.py); the timing rules are in
-bot/engine/plan.py, the order policies after a refusal or an unfilled order in bot/engine/policy.py.
+record, the events to log and the problems that keep it from trading. The day's mark is bot/engine/mark.py's, when
+to look again bot/engine/schedule.py's, the timing rules bot/engine/plan.py's and the order policies after a
+refusal or an unfilled order bot/engine/policy.py's. The live loop and the backtest run this core through the same
+cycle (bot/trader.py).
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 
 from bot.domain import OrderRequest, Session, Side, TimeInForce
 from bot.engine import plan as timing
 from bot.engine import policy
-from bot.engine.mark import daily_mark
 from bot.engine.plan import ExitOrder, Hold, order_session
-from bot.engine.plan_types import Due, Event, Facts, Market, OrderIntent, Plan, Step, Wake
+from bot.engine.plan_types import Due, Event, Facts, Market, OrderIntent, Plan, Step
 from bot.engine.policy import Attempt, Next
-from bot.engine.portfolio import OpenTrade, Portfolio, attempt_number
-from bot.engine.schedule import next_wake
+from bot.engine.portfolio import OpenTrade, attempt_number
 from bot.errors import RejectionKind
-from bot.ledger_records import Snapshot
 from bot.money import price
 from bot.orders import Intent, client_order_id
-from bot.season_calendar import TradingCalendar
-from strategies.bars import DailyBar
 from strategies.breakout import (
     Action,
     Reason,
@@ -277,71 +272,3 @@ def _joined(*plans: Plan) -> Plan:
         problems={k: v for p in plans for k, v in p.problems.items()},
         needs_account=any(p.needs_account for p in plans),
     )
-
-
-# The daily mark
-
-
-def mark(facts: Facts, session: Session, market: Market) -> tuple[Snapshot | None, tuple[Event, ...]]:
-    """The snapshot of a settled session from its closes (``market``; none needed when flat at its close, where
-    the equity is the cash), and the events to log with it."""
-    params, day = facts.params, session.day
-    held, cash_flow = facts.portfolio.holdings_at(session.closes_at)
-    close, benchmark_close = _close_on(market.bars, day), _close_on(market.benchmark_bars, day)
-    if held and (close is None or benchmark_close is None):
-        missing = {"session": day.isoformat(), "symbol": params.symbol if close is None else params.benchmark}
-        return None, (Event("bars_missing", missing, "warning", f"snap:{day}"),)
-    snapshot, pnl = daily_mark(
-        session, close=close or 0.0, benchmark_close=benchmark_close or 0.0, held=held, cash_flow=cash_flow,
-        start_equity=facts.start_equity, trade=facts.portfolio.open_trade(facts.calendar.days), params=params,
-    )  # fmt: skip
-    return snapshot, (pnl,) if pnl is not None else ()
-
-
-def _close_on(bars: Sequence[DailyBar], day: date) -> float | None:
-    for bar in reversed(bars):
-        if bar.session <= day:
-            return bar.close if bar.session == day else None
-    return None
-
-
-# When to look again
-
-
-def wake(
-    now: datetime, calendar: TradingCalendar, params: BreakoutParams, portfolio: Portfolio, *, blocked: bool
-) -> Wake:
-    """The next look, from what the portfolio holds and has working after the pass."""
-    working = [(o.time_in_force, order_session(o.time_in_force, o.submitted_at, calendar))
-               for o in portfolio.live_orders()]  # fmt: skip
-    pending = portfolio.fills_pending()
-    idle = not (working or pending or blocked or portfolio.held or portfolio.open_trade(calendar.days))
-    retry = idle and _entry_unfilled(now, calendar, params, portfolio)
-    decision_at = next_wake(now, calendar, Trigger.CLOSE, working, pending, blocked, retry)
-    # Only a flat bot with nothing working looks each minute for the intraday trigger's breakout; holding, it
-    # waits for the decision points like the close trigger. Minute looks can be skipped (the first breakout
-    # minute is found later); the decision points not.
-    if params.trigger is not Trigger.INTRADAY or not idle:
-        return Wake(at=decision_at, decision_at=decision_at, watching_minutes=False)
-    return Wake(at=min(decision_at, _next_minute_look(now, calendar)), decision_at=decision_at, watching_minutes=True)
-
-
-def _next_minute_look(now: datetime, calendar: TradingCalendar) -> datetime:
-    """A minute from now in a session; else a minute after the next open."""
-    session = calendar.current_or_next(now)
-    if session is None:
-        return now + timedelta(hours=1)
-    if now >= session.opens_at:
-        return now + MINUTE
-    return session.opens_at + MINUTE
-
-
-def _entry_unfilled(now: datetime, calendar: TradingCalendar, params: BreakoutParams, portfolio: Portfolio) -> bool:
-    """Whether the season's last entry ended unfilled or refused (so that a retry may be due at the next open)."""
-    session = calendar.current_or_next(now)
-    if session is None or not portfolio.tried(Intent.ENTRY):
-        return False
-    season = season_for(session.day, calendar.days, params)
-    trip = portfolio.entry_trip(season)
-    tried = portfolio.attempts(season, Intent.ENTRY, trip)
-    return bool(tried) and tried[-1].status in policy.UNFILLED_FINAL

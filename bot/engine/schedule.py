@@ -17,9 +17,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 
+from bot.engine import policy
+from bot.engine.plan import order_session
+from bot.engine.plan_types import Wake
+from bot.engine.portfolio import Portfolio
 from bot.market import venue
+from bot.orders import Intent
 from bot.season_calendar import TradingCalendar
-from strategies.params import Trigger
+from strategies.breakout import season_for
+from strategies.params import BreakoutParams, Trigger
 
 MINUTE = timedelta(minutes=1)
 FOLLOW_CLOSELY = timedelta(minutes=15)
@@ -74,3 +80,42 @@ def order_wake(now: datetime, calendar: TradingCalendar, time_in_force: str, day
     if now < expected:
         return expected
     return now + (MINUTE if now < expected + FOLLOW_CLOSELY else FOLLOW_SLOWLY)
+
+
+def wake(
+    now: datetime, calendar: TradingCalendar, params: BreakoutParams, portfolio: Portfolio, *, blocked: bool
+) -> Wake:
+    """The next look, from what the portfolio holds and has working after the pass."""
+    working = [(o.time_in_force, order_session(o.time_in_force, o.submitted_at, calendar))
+               for o in portfolio.live_orders()]  # fmt: skip
+    pending = portfolio.fills_pending()
+    idle = not (working or pending or blocked or portfolio.held or portfolio.open_trade(calendar.days))
+    retry = idle and _entry_unfilled(now, calendar, params, portfolio)
+    decision_at = next_wake(now, calendar, Trigger.CLOSE, working, pending, blocked, retry)
+    # Only a flat bot with nothing working looks each minute for the intraday trigger's breakout; holding, it
+    # waits for the decision points like the close trigger. Minute looks can be skipped (the first breakout
+    # minute is found later); the decision points not.
+    if params.trigger is not Trigger.INTRADAY or not idle:
+        return Wake(at=decision_at, decision_at=decision_at, watching_minutes=False)
+    return Wake(at=min(decision_at, _next_minute_look(now, calendar)), decision_at=decision_at, watching_minutes=True)
+
+
+def _next_minute_look(now: datetime, calendar: TradingCalendar) -> datetime:
+    """A minute from now in a session; else a minute after the next open."""
+    session = calendar.current_or_next(now)
+    if session is None:
+        return now + timedelta(hours=1)
+    if now >= session.opens_at:
+        return now + MINUTE
+    return session.opens_at + MINUTE
+
+
+def _entry_unfilled(now: datetime, calendar: TradingCalendar, params: BreakoutParams, portfolio: Portfolio) -> bool:
+    """Whether the season's last entry ended unfilled or refused (so that a retry may be due at the next open)."""
+    session = calendar.current_or_next(now)
+    if session is None or not portfolio.tried(Intent.ENTRY):
+        return False
+    season = season_for(session.day, calendar.days, params)
+    trip = portfolio.entry_trip(season)
+    tried = portfolio.attempts(season, Intent.ENTRY, trip)
+    return bool(tried) and tried[-1].status in policy.UNFILLED_FINAL
