@@ -75,6 +75,7 @@ class Portfolio:
         self.symbol, self.params = params.symbol, params
         self._orders: dict[str, OrderRecord] = {}
         self._by_intent: dict[tuple[int, int, str], dict[str, OrderRecord]] = {}
+        self._entry_trips: dict[int, int] = {}  # the latest trip an entry was sent for, per season
         self._live: dict[str, OrderRecord] = {}
         self._order_held = Decimal(0)
         self._recorded: dict[str, Decimal] = {}  # priced fill quantity per order
@@ -111,6 +112,8 @@ class Portfolio:
         self._order_held += _signed(order.side, order.filled_qty)
         season, trip = trip_of(order.client_order_id, order.season)
         self._by_intent.setdefault((season, trip, order.intent), {})[order.client_order_id] = order
+        if order.intent == Intent.ENTRY.value:
+            self._entry_trips[season] = max(self._entry_trips.get(season, 1), trip)
 
     def fill_recorded(self, fill: FillRecord) -> None:
         self._recorded[fill.client_order_id] = self._recorded.get(fill.client_order_id, Decimal(0)) + fill.qty
@@ -204,11 +207,11 @@ class Portfolio:
         return last + 1 if self.trip_entered(season, last) else last
 
     def _last_trip(self, season: int) -> int:
-        return max((t for s, t, i in self._by_intent if s == season and i == Intent.ENTRY.value), default=1)
+        return self._entry_trips.get(season, 1)
 
-    def tried(self, intent: Intent) -> bool:
-        """Whether any order of this intent was sent, in any season."""
-        return any(key[2] == intent.value for key in self._by_intent)
+    def tried_entry(self) -> bool:
+        """Whether any entry was sent, in any season."""
+        return bool(self._entry_trips)
 
     def attempts(self, season: int, intent: Intent, trip: int = 1) -> list[OrderRecord]:
         """The orders tried for an intent in a season's trip, by attempt number."""

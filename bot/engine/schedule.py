@@ -113,7 +113,7 @@ def _next_minute_look(now: datetime, calendar: TradingCalendar) -> datetime:
 def _entry_unfilled(now: datetime, calendar: TradingCalendar, params: BreakoutParams, portfolio: Portfolio) -> bool:
     """Whether the season's last entry ended unfilled or refused (so that a retry may be due at the next open)."""
     session = calendar.current_or_next(now)
-    if session is None or not portfolio.tried(Intent.ENTRY):
+    if session is None or not portfolio.tried_entry():
         return False
     season = season_for(session.day, calendar.days, params)
     trip = portfolio.entry_trip(season)

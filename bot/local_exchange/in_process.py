@@ -165,6 +165,11 @@ class SimulatedBroker:
 
     def daily_bars(self, symbol: str, start: date, end: date) -> list[DailyBar]:
         now = self._now()
+        horizon = now - venue.SIP_DELAY
+        session = self.market.last_session_started(horizon)
+        if session is None or horizon >= session.closes_at or not start <= session.day <= end:
+            # No session's bar is partial on the delayed tape: the closed sessions' bars (what the next lines give).
+            return self.market.closed_daily(symbol, start, min(end, now.astimezone(NEW_YORK).date()), horizon)
         first = datetime.combine(start, time(0), NEW_YORK)
         last = max(min(datetime.combine(end, time(23, 59), NEW_YORK), now - venue.DATA_SETTLED_AFTER_CLOSE), first)
         horizon = now - venue.SIP_DELAY

@@ -69,6 +69,7 @@ class ReplayMarket:
         self._minute_cache: dict[tuple[str, date], list[MinuteBar]] = {}
         self._starts_cache: dict[tuple[str, date], list[datetime]] = {}
         self._stamps: dict[str, list[datetime]] = {}
+        self._bar_days: dict[str, list[date]] = {}
 
     @property
     def symbols(self) -> list[str]:
@@ -135,6 +136,17 @@ class ReplayMarket:
             last = started[-1]
             return last.close if moment >= last.start + MINUTE else last.open
         return price_at(bar, session, (moment - session.opens_at) / MINUTE)
+
+    def closed_daily(self, symbol: str, first: date, last: date, now: datetime) -> list[DailyBar]:
+        """The bars of the sessions from ``first`` to ``last`` that closed by ``now``."""
+        bars = self._bars.get(symbol, [])
+        days = self._bar_days.get(symbol)
+        if days is None:
+            days = self._bar_days[symbol] = [bar.session for bar in bars]
+        found = bars[bisect_left(days, first) : bisect_right(days, last)]
+        while found and not self._closed_by(found[-1].session, now):
+            found.pop()
+        return found
 
     def completed_daily(self, symbol: str, now: datetime, start: datetime, end: datetime) -> list[DailyBar]:
         bars = self._bars.get(symbol, [])
