@@ -384,8 +384,8 @@ def _live(lines: list[str], verdicts: list[str]) -> None:
         "Requests by route over the demo-paced season: `" + json.dumps(live["requests_by_route"]) + "`.",
         "",
         "How many requests a day depends on the pace. A pass runs only at the decision points the bot names "
-        "(a minute after the open and the close, when the daily bar settles, at 19:00, and when a working order "
-        "can have changed) and reads the clock, the account and the position. In between, the loop only "
+        "(19:00 ET after each close; a minute after the open for the intraday trigger or after an unfilled entry; "
+        "and when a working order can have changed) and reads the clock, the account and the position. In between, the loop only "
         "refreshes its heartbeat every `BOT_POLL_SECONDS`: against a clock that keeps wall speed (Alpaca's, or "
         "the real-time replay above) it counts the time itself and re-reads the broker's clock once an hour; "
         "against the accelerated replay it reads the clock at each wake (the demo's clock polls above, "
