@@ -75,8 +75,8 @@ def _first_look_that_can_buy(
     market: ReplayMarket, symbol: str, now: datetime, until: datetime, level: float
 ) -> datetime:
     """The first look at which a minute closing above ``level`` is complete (a minute after it starts), or ``until``
-    (the next decision point) when none before it does; the minutes up to ``now`` were looked at."""
-    found = market.first_close_above(symbol, now - STEP, until, level) if math.isfinite(level) else None
+    (the next decision point) when none before it does; the look at ``now`` saw every minute that started before."""
+    found = market.first_close_above(symbol, now, until, level) if math.isfinite(level) else None
     return min(found + STEP, until) if found is not None else until
 
 
@@ -129,7 +129,7 @@ def run_backtest(
     while now < stop_at:
         wake = trader.tick()
         passes += 1
-        if every_minute is False and trader.watching_minutes and trader.awaiting is not None:
+        if not every_minute and trader.watching_minutes and trader.awaiting is not None:
             wake = _first_look_that_can_buy(market, params.symbol, now, trader.decision_at or wake, trader.awaiting)
         now = max(wake, now + STEP)
         clock.set(min(now, stop_at))

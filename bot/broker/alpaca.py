@@ -22,7 +22,7 @@ from alpaca.trading.enums import TimeInForce as AlpacaTimeInForce
 from alpaca.trading.requests import GetCalendarRequest, GetOrdersRequest, MarketOrderRequest
 from tenacity import Retrying, retry_if_exception, stop_after_attempt, stop_after_delay
 
-from bot.broker.alpaca_data import AlpacaMarketData, DataFeed, MarketDataClient
+from bot.broker.alpaca_data import AlpacaMarketData, MarketDataClient
 from bot.broker.alpaca_transport import (
     Backoff,
     SipRefused,
@@ -85,7 +85,7 @@ class AlpacaBroker(AlpacaMarketData):
                 client._session.request, connect_seconds=timeout[0], read_seconds=timeout[1], observe=observe
             )
         self._retry_seconds = settings.runtime.retry_max_seconds
-        self._feed_override = DataFeed(alpaca.data_feed) if alpaca.data_feed else None
+        self._feed_override = alpaca.data_feed
         self._sip_refused = False
         self._last_now: datetime | None = None
         self._clock_guard = ClockGuard()

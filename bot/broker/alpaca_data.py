@@ -17,6 +17,7 @@ from alpaca.common.rest import RESTClient
 
 from bot.broker.alpaca_transport import SipRefused
 from bot.broker.validate import daily_bars_from, dividends_from, minute_bars_from, number, parsed
+from bot.config import DataFeedChoice
 from bot.domain import NEW_YORK, Clock
 from bot.errors import BrokerUnavailable, CredentialsRefused
 from bot.logs import get_logger
@@ -31,11 +32,6 @@ ACTIONS_PAGE = 1_000
 log = get_logger()
 
 
-class DataFeed(StrEnum):
-    IEX = "iex"
-    SIP = "sip"
-
-
 class Timeframe(StrEnum):
     DAY = "1Day"
     MINUTE = "1Min"
@@ -47,12 +43,12 @@ class MarketDataClient(RESTClient):
     def __init__(self, key: str, secret: str, url: str, api_version: str = "v2") -> None:
         super().__init__(base_url=url, api_key=key, secret_key=secret, api_version=api_version, raw_data=True)
 
-    def bars(self, symbol: str, timeframe: Timeframe, start: datetime, end: datetime, feed: DataFeed) -> Any:
+    def bars(self, symbol: str, timeframe: Timeframe, start: datetime, end: datetime, feed: DataFeedChoice) -> Any:
         params = {"symbols": symbol, "timeframe": timeframe.value, "start": _utc(start), "end": _utc(end),
                   "feed": feed.value, "adjustment": "raw"}  # fmt: skip
         return self._get_marketdata("/stocks/bars", params, page_size=BARS_PAGE)
 
-    def latest_trade(self, symbol: str, feed: DataFeed) -> Any:
+    def latest_trade(self, symbol: str, feed: DataFeedChoice) -> Any:
         return self._get_marketdata("/stocks/trades/latest", {"symbols": symbol, "feed": feed.value})
 
     def cash_dividends(self, symbols: Sequence[str], start: date, end: date) -> Any:
@@ -70,7 +66,7 @@ class AlpacaMarketData:
 
     _data: MarketDataClient
     _actions: MarketDataClient
-    _feed_override: DataFeed | None
+    _feed_override: DataFeedChoice | None
     _sip_refused: bool
     _last_now: datetime | None
 
@@ -105,38 +101,38 @@ class AlpacaMarketData:
     def minute_bars(self, symbol: str, start: datetime, end: datetime) -> list[MinuteBar]:
         return minute_bars_from(symbol, self._bars(symbol, Timeframe.MINUTE, start, end), start, end)
 
-    def _feed_for(self, end: datetime) -> DataFeed:
+    def _feed_for(self, end: datetime) -> DataFeedChoice:
         """SIP where the plan serves it (old enough, or asked for), else IEX's real-time tape."""
         if self._feed_override is not None:
             return self._feed_override
         if self._sip_refused or end > self._settled_horizon():
-            return DataFeed.IEX
-        return DataFeed.SIP
+            return DataFeedChoice.IEX
+        return DataFeedChoice.SIP
 
     def _bars(self, symbol: str, timeframe: Timeframe, start: datetime, end: datetime) -> list[dict[str, Any]]:
         feed = self._feed_for(end)
         try:
             return self._bars_from(symbol, timeframe, start, end, feed)
         except SipRefused as refused:
-            if feed is not DataFeed.SIP:
+            if feed is not DataFeedChoice.SIP:
                 raise BrokerUnavailable(f"get_stock_bars: {refused}") from refused
-            if self._feed_override is DataFeed.SIP:
+            if self._feed_override is DataFeedChoice.SIP:
                 raise CredentialsRefused(
                     f"APCA_DATA_FEED=sip but the data plan refuses it ({refused}); unset it or use iex"
                 ) from refused
             self._sip_refused = True
             log.warning("data_feed_fallback", feed="iex", reason=str(refused))
-            return self._bars_from(symbol, timeframe, start, end, DataFeed.IEX)
+            return self._bars_from(symbol, timeframe, start, end, DataFeedChoice.IEX)
 
     def _bars_from(
-        self, symbol: str, timeframe: Timeframe, start: datetime, end: datetime, feed: DataFeed
+        self, symbol: str, timeframe: Timeframe, start: datetime, end: datetime, feed: DataFeedChoice
     ) -> list[dict[str, Any]]:
         raw: Any = self._read("get_stock_bars", lambda: self._data.bars(symbol, timeframe, start, end, feed))
         rows: list[dict[str, Any]] = list(raw.get(symbol) or []) if isinstance(raw, dict) else []
         return rows
 
     def latest_price(self, symbol: str) -> Decimal:
-        feed = self._feed_override or DataFeed.IEX
+        feed = self._feed_override or DataFeedChoice.IEX
         raw: Any = self._read("get_stock_latest_trade", lambda: self._data.latest_trade(symbol, feed))
         trade = raw.get(symbol) if isinstance(raw, dict) else None
         if not trade:
