@@ -47,7 +47,6 @@ def _order_order(order: OrderRecord) -> tuple[str, str]:
 class Ledger:
     def __init__(self, path: Path | None) -> None:
         self.path = path
-        self.version = 0  # counts the writes that changed something: derived views recompute only then
         self._listeners: list[LedgerListener] = []
         self._sorted_orders: list[OrderRecord] | None = None
         self._db: sqlite3.Connection | None = None
@@ -159,7 +158,6 @@ class Ledger:
             )
         )
         self._sorted_orders = None
-        self.version += 1
         for listener in self._listeners:
             listener.order_recorded(stored)
         return True
@@ -175,7 +173,6 @@ class Ledger:
         self._write(lambda db: insert(db, "outside_changes", change))
         self._outside.append(change)
         self._outside.sort(key=lambda c: c.observed_at.isoformat())  # stable: equal times keep their order
-        self.version += 1
         for listener in self._listeners:
             listener.outside_change_recorded(change)
 
@@ -193,17 +190,12 @@ class Ledger:
             return False
         self._fill_keys.add(key)
         insort(self._fills, fill, key=_fill_order)
-        self.version += 1
         for listener in self._listeners:
             listener.fill_recorded(fill)
         return True
 
     def fills(self) -> list[FillRecord]:
         return list(self._fills)
-
-    def filled_qty(self, client_order_id: str) -> Decimal:
-        """The quantity the order's recorded fills add up to (a Decimal sum: no rounding of share counts)."""
-        return sum((f.qty for f in self._fills if f.client_order_id == client_order_id), Decimal(0)).normalize()
 
     # Snapshots
 
@@ -213,7 +205,6 @@ class Ledger:
         if self._write(lambda db: insert(db, "snapshots", snapshot)) != 1:
             return False
         self._snapshots[snapshot.session] = snapshot
-        self.version += 1
         return True
 
     def snapshots(self) -> list[Snapshot]:
@@ -256,7 +247,6 @@ class Ledger:
                 if demo:
                     db.execute("UPDATE meta SET demo = 1 WHERE id = 1")
             self._meta = self._read_meta(db)
-        self.version += 1
 
     def decision(self, session: date) -> str | None:
         """Why the rule decided as it did after ``session``'s close (or in it, intraday), if it has."""
@@ -278,7 +268,6 @@ class Ledger:
             )
         )
         self._decisions[session] = reason
-        self.version += 1
 
     def record_dividend(self, symbol: str, ex_date: date, amount: Decimal) -> None:
         if (symbol, ex_date) in self._dividends:
@@ -291,7 +280,6 @@ class Ledger:
             )
         )
         self._dividends[(symbol, ex_date)] = amount
-        self.version += 1
 
     def dividends(self) -> Dividends:
         found: dict[str, list[Dividend]] = {}
