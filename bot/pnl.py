@@ -6,7 +6,7 @@ from datetime import date
 from typing import Any
 
 from bot.broker.base import Broker
-from bot.engine.portfolio import Portfolio, Trip
+from bot.engine.portfolio import OpenTrade, Portfolio, Trip
 from bot.errors import BrokerError
 from bot.ledger import Ledger
 from bot.market.dividends import Dividends
@@ -16,10 +16,13 @@ from bot.scoring import claim_holds, trip_with_dividends
 from strategies.params import BreakoutParams
 
 
-def record_mark_dividends(ledger: Ledger, portfolio: Portfolio, broker: Broker, day: date, holding: bool) -> None:
-    """The dividends a session's mark scores with: the hold's so far, or the exit session's own ex-dates (if the
-    fetch at the close failed). Recorded before the snapshot, so that a failed request is tried again with it."""
-    params, trade = portfolio.params, portfolio.open_trade([]) if holding else None
+def record_mark_dividends(
+    ledger: Ledger, portfolio: Portfolio, broker: Broker, day: date, trade: OpenTrade | None
+) -> None:
+    """The dividends a session's mark scores with: the hold's so far (``trade``: the one held at its close), or the
+    exit session's own ex-dates (if the fetch at the close failed). Recorded before the snapshot, so that a failed
+    request is tried again with it."""
+    params = portfolio.params
     if trade is not None:
         record_dividends(ledger, broker, params, trade.entry_session, day)
         return

@@ -152,7 +152,8 @@ class Trader:
     def _mark(self, facts: Facts, session: Session, market: Market) -> None:
         snapshot, events = plan_mark(facts, session, market)
         if snapshot is not None:
-            record_mark_dividends(self.ledger, self.portfolio, self.broker, session.day, snapshot.position_qty > 0)
+            held = self.open_trade(facts.calendar) if snapshot.position_qty > 0 else None
+            record_mark_dividends(self.ledger, self.portfolio, self.broker, session.day, held)
             self.ledger.add_snapshot(snapshot)
         for event in events:
             self._log(event)

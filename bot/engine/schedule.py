@@ -97,17 +97,8 @@ def wake(
     # minute is found later); the decision points not.
     if params.trigger is not Trigger.INTRADAY or not idle:
         return Wake(at=decision_at, decision_at=decision_at, watching_minutes=False)
-    return Wake(at=min(decision_at, _next_minute_look(now, calendar)), decision_at=decision_at, watching_minutes=True)
-
-
-def _next_minute_look(now: datetime, calendar: TradingCalendar) -> datetime:
-    """A minute from now in a session; else a minute after the next open."""
-    session = calendar.current_or_next(now)
-    if session is None:
-        return now + timedelta(hours=1)
-    if now >= session.opens_at:
-        return now + MINUTE
-    return session.opens_at + MINUTE
+    at = next_wake(now, calendar, Trigger.INTRADAY, working, pending, blocked, retry)
+    return Wake(at=at, decision_at=decision_at, watching_minutes=True)
 
 
 def _entry_unfilled(now: datetime, calendar: TradingCalendar, params: BreakoutParams, portfolio: Portfolio) -> bool:
