@@ -124,7 +124,7 @@ class Trader:
             self.awaiting = plan.awaiting
             if self._carry_out(plan, facts.now):
                 return
-            facts = replace(facts, account=self.broker.account(), decided=self.ledger.decided())
+            facts = replace(facts, account=self.broker.account())  # the decisions are a live view already
 
     def _read(self, due: Due, facts: Facts, mark: Session | None) -> Market:
         """The market data the plan reads for what is due, and the closes of the session to mark: the symbol's
