@@ -57,6 +57,7 @@ def log_trade_closed(ledger: Ledger, portfolio: Portfolio, broker: Broker, key: 
         "trade_closed",
         symbol=trip.symbol,
         season=season,
+        trip=key[1],
         qty=trip.qty,
         entry_date=trip.entry_session.isoformat(),
         entry_price=str(trip.entry_price),

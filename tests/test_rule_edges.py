@@ -7,6 +7,7 @@ from dataclasses import replace
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pytest
@@ -17,6 +18,7 @@ from bot.market.scenarios import build_scenario
 from bot.report import ledger_scorecard
 from bot.research.cells import Cells
 from bot.score_output import scorecard_json
+from bot.watch.messages import notification_for
 from strategies.bars import DailyBar
 from strategies.breakout import Action, Reason, entry_decision
 from strategies.params import BreakoutParams, LevelMode
@@ -92,11 +94,32 @@ def test_reentry_within_a_season_needs_allow_reentry() -> None:
     frames = frames_of(closes)
     once = BreakoutParams(hold_sessions=5, exit_date=date(2024, 6, 28))
     single = run_backtest(frames, once, cash=Decimal(100000)).scorecard.trades
-    twice = run_backtest(frames, replace(once, allow_reentry=True), cash=Decimal(100000)).scorecard.trades
+    told = Told()
+    twice = run_backtest(frames, replace(once, allow_reentry=True), cash=Decimal(100000), log=told).scorecard.trades
     assert [t.entry_session for t in single] == [date(2023, 12, 14)]
     assert [t.entry_session for t in twice] == [date(2023, 12, 14), date(2024, 3, 4)]
     assert [t.season for t in twice] == [2024, 2024]
     assert twice[0].exit_session == DAYS[DAYS.index(date(2023, 12, 14)) + 5]
+    # Each round trip's close is its own news: a notification per trip, not one per season.
+    closed = [fields for event, fields in told.events if event == "trade_closed"]
+    assert [(f["season"], f["trip"], f["entry_date"]) for f in closed] == [
+        (2024, 1, "2023-12-14"),
+        (2024, 2, "2024-03-04"),
+    ]
+    keys = [told_of.key for f in closed if (told_of := notification_for("trade_closed", f)) is not None]
+    assert keys == ["trade_closed:IWM:2024", "trade_closed:IWM:2024:2"]
+
+
+class Told:
+    """The cycle's log, kept: (event, fields) in order."""
+
+    def __init__(self) -> None:
+        self.events: list[tuple[str, dict[str, Any]]] = []
+
+    def info(self, event: str, **fields: Any) -> None:
+        self.events.append((event, fields))
+
+    warning = error = debug = info
 
 
 HIGH_3 = BreakoutParams(level_mode=LevelMode.HIGH, level_lookback=3)

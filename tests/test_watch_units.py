@@ -159,6 +159,44 @@ def test_each_notified_event_has_its_own_key_and_others_are_not_notified() -> No
          "claim_holds": False},
     )  # fmt: skip
     assert closed is not None and "fails" in closed.body and closed.key == "trade_closed:IWM:2024"
+    assert closed.body.startswith("Season 2024: bought 470")
+
+
+CLOSED = {
+    "symbol": "IWM",
+    "season": 2024,
+    "qty": 470,
+    "entry_date": "2023-12-14",
+    "entry_price": "202.29",
+    "exit_date": "2024-03-01",
+    "exit_price": "205.38",
+    "realized_pnl": "1452.30",
+    "return_pct": "1.5275",
+    "benchmark": "SPY",
+    "benchmark_return_pct": "4.8166",
+    "excess_return_pct": "-3.2891",
+    "claim_holds": False,
+}
+EXHAUSTED = {"season": 2024, "intent": "entry", "attempts": 5, "action": "stopped_trying"}
+
+
+@pytest.mark.parametrize(
+    ("event", "fields", "key", "words"),
+    [
+        ("trade_closed", {**CLOSED, "trip": 1}, "trade_closed:IWM:2024", "Season 2024: bought"),
+        ("trade_closed", {**CLOSED, "trip": 2}, "trade_closed:IWM:2024:2", "Season 2024, round trip 2: bought"),
+        ("order_attempts_exhausted", {**EXHAUSTED, "trip": 1}, "exhausted:2024:entry", "entry of season 2024"),
+        ("order_attempts_exhausted", {**EXHAUSTED, "trip": 3}, "exhausted:2024:entry:3",
+         "entry of season 2024, round trip 3"),
+    ],
+)  # fmt: skip
+def test_a_re_entrys_round_trip_is_told_apart_from_the_seasons_first(
+    event: str, fields: dict[str, Any], key: str, words: str
+) -> None:
+    """With STRATEGY_ALLOW_REENTRY a season has several round trips: each one's close and exhaustion is news."""
+    told = notification_for(event, fields)
+    assert told is not None and told.key == key
+    assert words in f"{told.title} {told.body}"
     assert notification_for("pnl", {"session": "2024-01-02"}) is None
     assert notification_for("signal", {}) is None
     assert len(set(NOTIFIED_EVENTS)) == 6

@@ -171,6 +171,7 @@ def _exhausted(season: int, trip: int, intent: Intent) -> Plan:
     key = f"exhausted:{season}:{intent.value}" + (f":{trip}" if trip > 1 else "")
     fields = {
         "season": season,
+        "trip": trip,
         "intent": intent.value,
         "attempts": policy.MAX_ORDER_ATTEMPTS,
         "action": "stopped_trying",

@@ -27,13 +27,24 @@ def _fill(f: Mapping[str, Any]) -> Notification:
     )
 
 
+def _trip(f: Mapping[str, Any]) -> str:
+    """A re-entry's round trip (2, 3, ...) in keys and words; the season's first trip keeps the plain ones."""
+    trip = int(f.get("trip", 1))
+    return f":{trip}" if trip > 1 else ""
+
+
+def _season(f: Mapping[str, Any]) -> str:
+    trip = _trip(f)
+    return f"season {f['season']}" + (f", round trip {trip[1:]}" if trip else "")
+
+
 def _trade_closed(f: Mapping[str, Any]) -> Notification:
     verdict = "holds" if f["claim_holds"] else "fails"
     return Notification(
-        key=f"trade_closed:{f['symbol']}:{f['season']}",
+        key=f"trade_closed:{f['symbol']}:{f['season']}{_trip(f)}",
         event="trade_closed",
         title=f"Trade closed: {f['symbol']} {f['return_pct']} % vs {f['benchmark']} {f['benchmark_return_pct']} %",
-        body=f"Season {f['season']}: bought {f['qty']} on {f['entry_date']} @ {f['entry_price']}, sold on "
+        body=f"{_season(f).capitalize()}: bought {f['qty']} on {f['entry_date']} @ {f['entry_price']}, sold on "
         f"{f['exit_date']} @ {f['exit_price']}; P&L {f['realized_pnl']}, excess {f['excess_return_pct']} %. "
         f"The claim (at least double the benchmark's return) {verdict}.",
     )
@@ -50,9 +61,9 @@ def _rejected(f: Mapping[str, Any]) -> Notification:
 
 def _exhausted(f: Mapping[str, Any]) -> Notification:
     return Notification(
-        key=f"exhausted:{f['season']}:{f['intent']}",
+        key=f"exhausted:{f['season']}:{f['intent']}{_trip(f)}",
         event="order_attempts_exhausted",
-        title=f"Order attempts exhausted: {f['intent']} of season {f['season']}",
+        title=f"Order attempts exhausted: {f['intent']} of {_season(f)}",
         body=f"{f['attempts']} attempts used; the bot stopped trying. `bot status` shows the orders.",
     )
 
