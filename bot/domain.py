@@ -91,9 +91,12 @@ class Account:
     @property
     def blocked_by(self) -> str | None:
         """The flag that keeps the account from trading, if any."""
-        for name in ("account_blocked", "trading_blocked", "trade_suspended_by_user"):
-            if getattr(self, name):
-                return name
+        if self.account_blocked:
+            return "account_blocked"
+        if self.trading_blocked:
+            return "trading_blocked"
+        if self.trade_suspended_by_user:
+            return "trade_suspended_by_user"
         return None if self.status == "ACTIVE" else f"status_{self.status}"
 
     @property

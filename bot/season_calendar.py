@@ -13,6 +13,9 @@ class TradingCalendar:
     def __init__(self, sessions: list[Session]) -> None:
         self.sessions = tuple(sorted(sessions, key=lambda s: s.day))
         self.days = [s.day for s in self.sessions]
+        # A pass asks about the same moment several times (what is due, the mark, the next wake): the last answers.
+        self._last_closed: tuple[datetime, Session | None] | None = None
+        self._current: tuple[datetime, Session | None] | None = None
 
     def session(self, day: date) -> Session | None:
         index = bisect_left(self.days, day)
@@ -22,11 +25,12 @@ class TradingCalendar:
 
     def last_closed(self, now: datetime) -> Session | None:
         """The latest session whose close is at or before ``now``."""
+        if self._last_closed is not None and self._last_closed[0] == now:
+            return self._last_closed[1]
         index = bisect_right(self.days, now.astimezone(NEW_YORK).date())
-        for candidate in reversed(self.sessions[max(index - 3, 0) : index]):
-            if candidate.closes_at <= now:
-                return candidate
-        return None
+        found = next((s for s in reversed(self.sessions[max(index - 3, 0) : index]) if s.closes_at <= now), None)
+        self._last_closed = (now, found)
+        return found
 
     def next_after(self, day: date) -> Session | None:
         index = bisect_right(self.days, day)
@@ -41,11 +45,13 @@ class TradingCalendar:
 
     def current_or_next(self, now: datetime) -> Session | None:
         """The session in progress, or the next one to open."""
+        if self._current is not None and self._current[0] == now:
+            return self._current[1]
         index = bisect_left(self.days, now.astimezone(NEW_YORK).date())
-        for candidate in self.sessions[index:]:
-            if candidate.closes_at > now:
-                return candidate
-        return None
+        sessions = self.sessions
+        found = next((sessions[i] for i in range(index, len(sessions)) if sessions[i].closes_at > now), None)
+        self._current = (now, found)
+        return found
 
 
 BACK_DAYS = 400  # sessions behind today the loop reads (a season, the rule's history, reconciliation)

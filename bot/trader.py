@@ -143,9 +143,8 @@ class Trader:
         through = due.bars_through if due.step is Step.ENTRY else None
         if through is not None:
             spans.append((history_from(through, params), through))
-        bars = (
-            self.broker.daily_bars(params.symbol, min(s[0] for s in spans), max(s[1] for s in spans)) if spans else []
-        )
+        firsts, lasts = zip(*spans, strict=True) if spans else ((), ())
+        bars = self.broker.daily_bars(params.symbol, min(firsts), max(lasts)) if spans else []
         latest = self.broker.latest_price(params.symbol) if due.step is Step.ENTRY and due.retry is not None else None
         return Market(bars=bars, latest=latest, benchmark_bars=benchmark)
 

@@ -202,15 +202,15 @@ def _decide_after_close(facts: Facts, due: Due, market: Market) -> Plan:
         return Plan(events=(Event("bars_missing", missing, "warning", f"bars:{closed.day}"),))
     entered = facts.portfolio.season_entered(season_for(upcoming.day, facts.calendar.days, params))
     decision = entry_decision(bars, params, traded_this_season=entered)
-    level = level_at(bars, len(bars) - 1, params)
-    signal = _signal(params, closed.day, decision.action.value, decision.reason.value, level, close=bars[-1].close)
+    level, reason = level_at(bars, len(bars) - 1, params), decision.reason.value
+    signal = _signal(params, closed.day, decision.action.value, reason, level, close=bars[-1].close)
     if decision.action is not Action.BUY:
-        return Plan(decision=(closed.day, decision.reason.value), events=(signal,))
+        return Plan(decision=(closed.day, reason), events=(signal,))
     tif = timing.entry_time_in_force(facts.now, upcoming)
-    bought = _buy(facts, upcoming.day, price(bars[-1].close), tif, decision.reason.value)
+    bought = _buy(facts, upcoming.day, price(bars[-1].close), tif, reason)
     switched = (Event("entry_type_switched", {"reason": "opg_window_missed", "time_in_force": "day"}),)
     after = switched if tif is TimeInForce.DAY else ()
-    return _joined(Plan(decision=(closed.day, decision.reason.value), events=(signal,)), bought, Plan(events=after))
+    return _joined(Plan(decision=(closed.day, reason), events=(signal,)), bought, Plan(events=after))
 
 
 def _look(facts: Facts, due: Due, market: Market) -> Plan:

@@ -35,6 +35,7 @@ class OpenTrade:
 
 
 Trip = tuple[int, int]  # (season, trip within it)
+ENTRY = Intent.ENTRY.value  # an enum member's value is a property lookup: the fold asks on every pass
 
 
 @dataclass(slots=True)
@@ -112,7 +113,7 @@ class Portfolio:
         self._order_held += _signed(order.side, order.filled_qty)
         season, trip = trip_of(order.client_order_id, order.season)
         self._by_intent.setdefault((season, trip, order.intent), {})[order.client_order_id] = order
-        if order.intent == Intent.ENTRY.value:
+        if order.intent == ENTRY:
             self._entry_trips[season] = max(self._entry_trips.get(season, 1), trip)
 
     def fill_recorded(self, fill: FillRecord) -> None:
@@ -120,9 +121,9 @@ class Portfolio:
         self._priced(fill.client_order_id)
         if fill.symbol != self.symbol:
             return
-        legs = self.entries if fill.intent == Intent.ENTRY.value else self.exits
+        legs = self.entries if fill.intent == ENTRY else self.exits
         legs.setdefault(trip_of(fill.client_order_id, fill.season), Leg()).add(fill)
-        sign = 1 if fill.intent == Intent.ENTRY.value else -1
+        sign = 1 if fill.intent == ENTRY else -1
         self._held_by_fills += sign * fill.qty
         self._cash_flow -= sign * fill.qty * fill.price
         self._last_fill_at = max(self._last_fill_at or fill.filled_at, fill.filled_at)
@@ -199,7 +200,8 @@ class Portfolio:
         """An entry of the trip filled: its priced fill, or an order record that already says so."""
         if (season, trip) in self.entries:
             return True
-        return any(o.filled_qty > 0 for o in self._by_intent.get((season, trip, Intent.ENTRY.value), {}).values())
+        entries = self._by_intent.get((season, trip, ENTRY))
+        return entries is not None and any(o.filled_qty > 0 for o in entries.values())
 
     def entry_trip(self, season: int) -> int:
         """The trip a new entry in the season belongs to: the latest, until one of its entries filled."""

@@ -90,8 +90,14 @@ class Book:
 
     def exposure(self, account: Account, now: datetime) -> tuple[Decimal, Decimal]:
         """Long and short market value (the short one negative)."""
-        values = [qty * self.mark(symbol, now) for symbol, (qty, _) in account.positions.items()]
-        return sum((v for v in values if v > 0), Decimal(0)), sum((v for v in values if v < 0), Decimal(0))
+        long_value = short_value = Decimal(0)
+        for symbol, (qty, _) in account.positions.items():
+            value = qty * self.mark(symbol, now)
+            if value > 0:
+                long_value += value
+            else:
+                short_value += value
+        return long_value, short_value
 
     def buying_power(self, account: Account, now: datetime) -> Decimal:
         return self.figures(account, now).buying_power
@@ -115,7 +121,11 @@ class Book:
         )
 
     def _reserved_by_buys(self, account: Account, now: datetime) -> Decimal:
-        return sum((self._reserved(o, now) for o in account.orders if o.side == "buy" and o.is_open), Decimal(0))
+        reserved = Decimal(0)
+        for order in account.orders:
+            if order.side == "buy" and order.is_open:
+                reserved += self._reserved(order, now)
+        return reserved
 
     def _reserved(self, order: PaperOrder, now: datetime) -> Decimal:
         if order.notional is not None:

@@ -71,13 +71,14 @@ class SimulatedBroker:
         self.paper: PaperAccount = account
         self.requests: Counter[date] = Counter()  # per New York day, as Alpaca would count them
         self._advanced_to: datetime | None = None  # the book has applied every fill up to this moment
+        self._day = date.min  # the New York day of that moment (requests are counted per day)
 
     def _now(self) -> datetime:
         now = self.time.now()
-        self.requests[now.astimezone(NEW_YORK).date()] += 1
         if now != self._advanced_to:
             self.book.advance(self.paper, now)
-            self._advanced_to = now
+            self._advanced_to, self._day = now, now.astimezone(NEW_YORK).date()
+        self.requests[self._day] += 1
         return now
 
     def clock(self) -> Clock:
