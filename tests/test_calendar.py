@@ -1,4 +1,4 @@
-"""The NYSE calendar the replay and the local exchange use: exchange_calendars' XNYS rules, evaluated by us."""
+"""The NYSE calendar the replay and the local exchange use: exchange_calendars' XNYS rules, through our table."""
 
 from __future__ import annotations
 
@@ -8,21 +8,39 @@ from datetime import date, datetime, time
 import pytest
 
 from bot.domain import NEW_YORK
-from bot.market.calendar import nyse_sessions, session_for
+from bot.market.calendar import (
+    TABLE_FIRST,
+    TABLE_LAST,
+    evaluate_rules,
+    nyse_sessions,
+    read_table,
+    session_for,
+    table_text,
+)
 
 
-def test_sessions_and_early_closes_are_the_librarys_own_calendar() -> None:
+def test_the_table_is_the_rules_evaluated() -> None:
+    """After an exchange_calendars update changes a rule, `python -m bot.market.calendar` writes the table again."""
+    assert read_table() == evaluate_rules(TABLE_FIRST, TABLE_LAST)
+    assert table_text(read_table()) == table_text(evaluate_rules(TABLE_FIRST, TABLE_LAST))
+
+
+@pytest.mark.parametrize(("first", "last"), [("1990-01-02", "2030-12-31"), ("2035-06-01", "2037-12-31")])
+def test_sessions_and_early_closes_are_the_librarys_own_calendar(first: str, last: str) -> None:
+    """Through the table and past its end alike."""
     import exchange_calendars as xcals
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        library = xcals.get_calendar("XNYS", start="1990-01-02")
+        library = xcals.get_calendar("XNYS", start=first, end=last)
     days = list(library.sessions.date)
     early = library.schedule.loc[library.early_closes, "close"]
-    assert nyse_sessions(days[0], days[-1]) == days
-    closes = {day: session_for(day).closes_at for day in days}
-    ours = {day: close for day, close in closes.items() if close.astimezone(NEW_YORK).time() != time(16)}
-    assert ours == {stamp.date(): close.to_pydatetime() for stamp, close in early.items()}
+    sessions, closes = evaluate_rules(date.fromisoformat(first), date.fromisoformat(last))
+    assert sessions == days
+    assert closes == {stamp.date(): close.to_pydatetime() for stamp, close in early.items()}
+    if days[-1] <= TABLE_LAST:
+        assert nyse_sessions(days[0], days[-1]) == days
+        assert {day: session_for(day).closes_at for day in closes} == closes
 
 
 @pytest.mark.parametrize(
