@@ -26,7 +26,8 @@ from bot.live import (
     trade,
 )
 from bot.logs import get_logger
-from bot.market.csv_data import load_symbols, require_benchmark_coverage
+from bot.market.bar_sources import require_benchmark_coverage
+from bot.market.csv_data import load_symbols
 from bot.market.dividends import load_dividends
 from bot.market.scenarios import SCENARIO_NAMES, build_scenario, scenario_dividends
 from bot.report import ledger_scorecard

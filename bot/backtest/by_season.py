@@ -8,21 +8,19 @@ open season has none yet). A season without a trade says so: the claim was not t
 from __future__ import annotations
 
 from bisect import bisect_left
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import date
 from typing import Any
 
-import pandas as pd
-
-from bot.market.csv_data import daily_frame
+from bot.market.bar_sources import BarSource, traded_days
 from bot.score_output import season_verdicts
 from bot.scoring import Scorecard
 from strategies.breakout import Action, Decision, season_for
 from strategies.params import BreakoutParams
 
 
-def traded_sessions(frames: dict[str, pd.DataFrame], params: BreakoutParams) -> list[date]:
-    return list(daily_frame(frames[params.symbol]).index)
+def traded_sessions(frames: Mapping[str, BarSource], params: BreakoutParams) -> list[date]:
+    return traded_days(frames[params.symbol])
 
 
 def season_rows(

@@ -9,15 +9,13 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import pandas as pd
-
 from bot.backtest.by_season import render_seasons, season_rows, traded_sessions
 from bot.backtest.engine import run_backtest
 from bot.backtest.provenance import backtest_provenance, no_trade_reason, provenance_line
 from bot.chart import write_hold_chart
 from bot.config import Settings
 from bot.errors import ConfigError, DataError
-from bot.market.csv_data import load_symbols, require_benchmark_coverage
+from bot.market.bar_sources import BarSource, load_sources, require_benchmark_coverage
 from bot.market.dividends import Dividends, dividends_path, load_dividends
 from bot.market.scenarios import SCENARIO_NAMES, build_scenario, scenario_dividends
 from bot.score_output import render_table, scorecard_json, verdict_line
@@ -61,21 +59,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def load_frames(args: argparse.Namespace, settings: Settings) -> dict[str, pd.DataFrame]:
+def load_frames(args: argparse.Namespace, settings: Settings) -> dict[str, BarSource]:
     strategy = settings.strategy
     symbols = [strategy.symbol, strategy.benchmark]
     if args.scenario:
         if set(symbols) != {"IWM", "SPY"}:
             raise ConfigError("built-in scenarios hold IWM and SPY only; unset STRATEGY_SYMBOL/STRATEGY_BENCHMARK")
-        frames: dict[str, pd.DataFrame] = build_scenario(args.scenario, args.seed)
-        return frames
+        return dict(build_scenario(args.scenario, args.seed))
     if args.source == "alpaca":
         from bot.backtest.alpaca_source import download_daily_frames
 
         if args.start is None or args.end is None:
             raise ConfigError("--source alpaca needs --start and --end")
-        return download_daily_frames(settings, symbols, start=args.start, end=args.end)
-    frames = load_symbols(args.data, symbols)
+        return dict(download_daily_frames(settings, symbols, start=args.start, end=args.end))
+    frames = load_sources(args.data, symbols)
     require_benchmark_coverage(frames, strategy.symbol, strategy.benchmark, args.data, start=args.start, end=args.end)
     return frames
 

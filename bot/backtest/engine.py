@@ -15,12 +15,11 @@ close. Sizing uses the account's equity and spendable cash and the last price kn
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
-
-import pandas as pd
 
 from bot.app import assemble
 from bot.engine.policy import FINAL
@@ -31,7 +30,7 @@ from bot.local_exchange.faults import FaultSpec, FaultState
 from bot.local_exchange.in_process import SimulatedBroker
 from bot.local_exchange.market import ReplayMarket
 from bot.market import venue
-from bot.market.csv_data import regular_hours
+from bot.market.bar_sources import BarSource, regular_session
 from bot.market.dividends import Dividends
 from bot.report import ledger_scorecard
 from bot.round_trips import Fill, fills_by_order
@@ -81,7 +80,7 @@ def _first_look_that_can_buy(
 
 
 def run_backtest(
-    frames: dict[str, pd.DataFrame],
+    frames: Mapping[str, BarSource],
     params: BreakoutParams,
     *,
     cash: Decimal,
@@ -101,7 +100,7 @@ def run_backtest(
     makes every look instead (the tests hold that both trade alike).
     """
     # Regular-session minutes only: pre- and post-market trading would make wrong daily opens and closes.
-    regular = {symbol: regular_hours(frame) for symbol, frame in frames.items()}
+    regular = {symbol: regular_session(source) for symbol, source in frames.items()}
     market = ReplayMarket(regular, dividends)
     sessions = [
         s

@@ -5,14 +5,13 @@ from __future__ import annotations
 import argparse
 import hashlib
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-import pandas as pd
-
 from bot import __version__
 from bot.config import Settings
+from bot.market.bar_sources import BarSource, has_recorded_minutes, session_days
 from strategies.breakout import Decision
 from strategies.params import BreakoutParams, Trigger
 
@@ -21,14 +20,13 @@ def _digest(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()[:16]
 
 
-def _span(frame: pd.DataFrame) -> dict[str, str]:
-    index = frame.index
-    days = index.tz_convert("America/New_York").date if isinstance(index, pd.DatetimeIndex) else list(index)
-    return {"first": min(days).isoformat(), "last": max(days).isoformat()} if len(days) else {}
+def _span(source: BarSource) -> dict[str, str]:
+    days = session_days(source)
+    return {"first": min(days).isoformat(), "last": max(days).isoformat()} if days else {}
 
 
 def backtest_provenance(
-    args: argparse.Namespace, settings: Settings, frames: dict[str, pd.DataFrame], dividend_files: Sequence[str]
+    args: argparse.Namespace, settings: Settings, frames: Mapping[str, BarSource], dividend_files: Sequence[str]
 ) -> dict[str, Any]:
     if args.data:
         source: dict[str, Any] = {
@@ -60,12 +58,12 @@ def backtest_provenance(
     }
 
 
-def fill_model(params: BreakoutParams, frames: dict[str, pd.DataFrame]) -> str:
+def fill_model(params: BreakoutParams, frames: Mapping[str, BarSource]) -> str:
     """How the venue filled the bot's orders, said plainly: a modelled intraday path is an estimate, not a record."""
     exit_rule = "exit at the exit session's close (cls)"
     if params.trigger is Trigger.CLOSE:
         return f"entry at the open after the signal close (opg); {exit_rule}"
-    if isinstance(frames[params.symbol].index, pd.DatetimeIndex):
+    if has_recorded_minutes(frames[params.symbol]):
         return f"entry at the open of the minute after the breakout minute (recorded minute bars); {exit_rule}"
     return (
         "entry at the open of the minute after the breakout minute, on a MODELLED minute path through each day's "

@@ -10,15 +10,14 @@ from __future__ import annotations
 
 import random
 from bisect import bisect_left, bisect_right
+from collections.abc import Mapping
 from dataclasses import replace
 from datetime import date, datetime, timedelta
 from enum import StrEnum
 
-import pandas as pd
-
 from bot.domain import NEW_YORK, Session
+from bot.market.bar_sources import BarSource, daily_bars_of, recorded_minutes
 from bot.market.calendar import nyse_sessions, session_for
-from bot.market.csv_data import daily_bars, daily_from_minutes, is_intraday, minute_bars
 from bot.market.dividends import Dividends
 from bot.market.intraday import MINUTE, minute_path, price_at
 from strategies.bars import DailyBar, MinuteBar
@@ -52,15 +51,12 @@ def _on_iex(bar: DailyBar, symbol: str) -> DailyBar:
 
 
 class ReplayMarket:
-    def __init__(self, frames: dict[str, pd.DataFrame], dividends: Dividends | None = None) -> None:
+    def __init__(self, frames: Mapping[str, BarSource], dividends: Dividends | None = None) -> None:
         self.dividends: Dividends = dict(dividends or {})  # served by /v1/corporate-actions
-        self._bars = {
-            symbol: daily_bars(daily_from_minutes(frame) if is_intraday(frame) else frame)
-            for symbol, frame in frames.items()
-        }
+        self._bars = {symbol: daily_bars_of(source) for symbol, source in frames.items()}
         # Minute data replays as it is; daily data moves along the deterministic intraday path.
         self._recorded_minutes = {
-            symbol: _by_session(minute_bars(frame), frame) for symbol, frame in frames.items() if is_intraday(frame)
+            symbol: minutes for symbol, source in frames.items() if (minutes := recorded_minutes(source)) is not None
         }
         self._by_day = {symbol: {bar.session: bar for bar in bars} for symbol, bars in self._bars.items()}
         days = sorted({bar.session for bars in self._bars.values() for bar in bars})
@@ -268,12 +264,3 @@ class ReplayMarket:
 def _daily_stamp(day: date) -> datetime:
     """Alpaca stamps a daily bar at midnight New York time."""
     return datetime.combine(day, datetime.min.time(), NEW_YORK)
-
-
-def _by_session(bars: list[MinuteBar], frame: pd.DataFrame) -> dict[date, list[MinuteBar]]:
-    """The minute bars of each New York session (the frame's rows, in order: its days worked out at once)."""
-    sessions: dict[date, list[MinuteBar]] = {}
-    days = pd.DatetimeIndex(frame.index).tz_convert(NEW_YORK).date
-    for day, bar in zip(days, bars, strict=True):
-        sessions.setdefault(day, []).append(bar)
-    return sessions

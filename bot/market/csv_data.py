@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from bot.domain import NEW_YORK
 from bot.errors import DataError
 from bot.market.calendar import session_for
 from strategies.bars import DailyBar, MinuteBar
@@ -136,28 +137,7 @@ def load_symbols(directory: Path, symbols: Iterable[str]) -> dict[str, pd.DataFr
     return {symbol: load_csv(directory / f"{symbol}.csv") for symbol in symbols}
 
 
-def require_benchmark_coverage(
-    frames: dict[str, pd.DataFrame],
-    symbol: str,
-    benchmark: str,
-    directory: Path,
-    *,
-    start: date | None = None,
-    end: date | None = None,
-) -> None:
-    """Every session of ``symbol`` that is traded (``start`` to ``end``) needs a benchmark bar, or the score would
-    be made up; the history before ``start`` only feeds the rule."""
-    days = [d for d in _session_days(frames[symbol]) if (start is None or d >= start) and (end is None or d <= end)]
-    benchmark_days = set(_session_days(frames[benchmark]))
-    missing = [day for day in days if day not in benchmark_days]
-    if missing:
-        raise DataError(
-            f"{directory / (benchmark + '.csv')}: no bar for {missing[0].isoformat()} "
-            f"({len(missing)} {symbol} session(s) missing in the benchmark)"
-        )
-
-
-def _session_days(frame: pd.DataFrame) -> list[date]:
+def frame_session_days(frame: pd.DataFrame) -> list[date]:
     if isinstance(frame.index, pd.DatetimeIndex):
         return sorted(set(frame.index.tz_convert("America/New_York").date))
     return list(frame.index)
@@ -170,6 +150,15 @@ def _rows(frame: pd.DataFrame, keys: list[Any]) -> zip[tuple[Any, float, float, 
 
 def daily_bars(frame: pd.DataFrame) -> list[DailyBar]:
     return [DailyBar(day, o, h, lo, c, v) for day, o, h, lo, c, v in _rows(frame, list(frame.index))]
+
+
+def minutes_by_session(frame: pd.DataFrame) -> dict[date, list[MinuteBar]]:
+    """The minute bars of each New York session (the frame's rows, in order: its days worked out at once)."""
+    sessions: dict[date, list[MinuteBar]] = {}
+    days = pd.DatetimeIndex(frame.index).tz_convert(NEW_YORK).date
+    for day, bar in zip(days, minute_bars(frame), strict=True):
+        sessions.setdefault(day, []).append(bar)
+    return sessions
 
 
 def minute_bars(frame: pd.DataFrame) -> list[MinuteBar]:

@@ -15,9 +15,7 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
-
-import numpy as np
-import pandas as pd
+from typing import TYPE_CHECKING
 
 from bot.errors import ConfigError
 from bot.market.calendar import nyse_sessions
@@ -46,8 +44,14 @@ _SPY_ANCHORS = [(START, 420.0), (date(2024, 1, 31), 480.0), (date(2024, 4, 19), 
 SCENARIO_NAMES = tuple(_IWM_ANCHORS)
 SYMBOLS = ("IWM", "SPY")
 
+if TYPE_CHECKING:  # numpy and pandas are imported where a scenario is built: `bot backtest --data` needs neither
+    import numpy as np
+    import pandas as pd
+
 
 def _closes(days: list[date], anchors: list[tuple[date, float]], rng: np.random.Generator, noise: float) -> np.ndarray:
+    import numpy as np
+
     ordinal = np.array([day.toordinal() for day in days], dtype=float)
     xs = np.array([day.toordinal() for day, _ in anchors], dtype=float)
     ys = np.array([price for _, price in anchors])
@@ -60,6 +64,9 @@ def _closes(days: list[date], anchors: list[tuple[date, float]], rng: np.random.
 
 
 def _bars(closes: np.ndarray, rng: np.random.Generator, gap_at: int | None = None) -> pd.DataFrame:
+    import numpy as np
+    import pandas as pd
+
     opens = np.empty_like(closes)
     opens[0] = closes[0]
     opens[1:] = closes[:-1] * (1.0 + rng.normal(0.0, 0.002, len(closes) - 1))
@@ -83,6 +90,8 @@ def _bars(closes: np.ndarray, rng: np.random.Generator, gap_at: int | None = Non
 
 def _enforce(name: str, closes: np.ndarray, days: list[date]) -> None:
     """Keep each scenario's defining property whatever the noise did."""
+    import numpy as np
+
     cross = days.index(CROSS_DAY)
     if name in ("breakout", "false-breakout", "gap-through"):
         closes[:cross] = np.minimum(closes[:cross], 199.5)
@@ -110,6 +119,9 @@ def scenario_dividends(name: str) -> Dividends:
 
 def build_scenario(name: str, seed: int = 0) -> dict[str, pd.DataFrame]:
     """Daily bars for IWM and SPY, indexed by session date, like a loaded CSV directory."""
+    import numpy as np
+    import pandas as pd
+
     if name not in _IWM_ANCHORS:
         raise ConfigError(f"scenario {name!r} is not known; choose one of {', '.join(SCENARIO_NAMES)}")
     rng = np.random.default_rng([seed, SCENARIO_NAMES.index(name)])
@@ -127,6 +139,8 @@ def build_scenario(name: str, seed: int = 0) -> dict[str, pd.DataFrame]:
 def write_scenario(name: str, directory: object, seed: int = 0) -> None:
     """Write a scenario as ``<SYMBOL>.csv`` files, the format ``--data`` reads."""
     from pathlib import Path
+
+    import pandas as pd
 
     target = Path(str(directory))
     target.mkdir(parents=True, exist_ok=True)

@@ -17,7 +17,8 @@ import numpy as np
 from bot.backtest.command import iso_date, positive_decimal
 from bot.config import Settings
 from bot.errors import ConfigError, DataError
-from bot.market.csv_data import load_symbols, require_benchmark_coverage
+from bot.market.bar_sources import require_benchmark_coverage
+from bot.market.csv_data import load_symbols
 from bot.research.cells import Cells
 from bot.research.grid import Axis, Grid, axis_values, build_grid, parse_axis, refuse_unsupported
 from bot.research.output import cells_json, describe, plain, render, settings_of, write_heatmap
