@@ -132,8 +132,14 @@ def test_chart_is_written_as_png(tmp_path: Path, capsys: pytest.CaptureFixture[s
             ),
             "IWM.csv, line 2: close",
         ),
+        (
+            lambda d: (d / "IWM.csv").write_text(
+                (d / "IWM.csv").read_text().replace("190.00,1000000", "1e999,1000000", 1)
+            ),
+            "IWM.csv, line 2: close is '1e999', not a finite number",
+        ),
     ],
-    ids=["missing-file", "wrong-header", "benchmark-day-missing", "nan"],
+    ids=["missing-file", "wrong-header", "benchmark-day-missing", "nan", "overflow"],
 )
 def test_bad_data_names_the_file_and_row(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], damage: object, expected: str

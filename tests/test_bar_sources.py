@@ -51,6 +51,8 @@ def test_a_clean_file_gives_the_bars_pandas_gives(tmp_path: Path, rows: str) -> 
         (HEADER + "2024-01-02,1, 2,1,2,5\n", True),  # a blank in a number
         (HEADER + "2024-01-02,nan,2,1,2,5\n", False),
         (HEADER + "2024-01-02,inf,2,1,2,5\n", False),
+        (HEADER + "2024-01-02,1,1e999,1,2,5\n", False),  # a number too large for a float
+        (HEADER + "2024-01-02,1,2,1,2,1e400\n", False),
         (HEADER + "2024-01-02,1_0,20,1,2,5\n", True),  # Python's float() reads 1_0 as 10
         (HEADER + "2024-01-02,-1,2,1,2,5\n", False),
         (HEADER + "2024-01-02,0,2,1,2,5\n", False),

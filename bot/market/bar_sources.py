@@ -9,6 +9,7 @@ give the same bars (tests/test_bar_sources.py). Frames also come from the scenar
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -58,7 +59,9 @@ def read_clean_daily(path: Path) -> DailyHistory | None:
             day = date.fromisoformat(row[1])
         except ValueError:
             return None
-        open_, high, low, close, volume = (float(row[n]) for n in range(2, 7))
+        open_, high, low, close, volume = numbers = [float(row[n]) for n in range(2, 7)]
+        if not all(map(math.isfinite, numbers)):  # 1e999 overflows to inf: csv_data.py names it
+            return None
         if not (open_ > 0 and close > 0 and 0 < low <= min(open_, close) and high >= max(open_, close, low)):
             return None
         if bars and day <= bars[-1].session:

@@ -38,7 +38,7 @@ def _read(path: Path) -> pd.DataFrame:
         # A clean file has its numbers parsed in C; anything odd is read again as text, so that the checks can
         # name the line and quote the value.
         frame = pd.read_csv(path, dtype=_CLEAN_TYPES, keep_default_na=False)
-        if frame.reindex(columns=list(_CLEAN_TYPES)).isna().to_numpy().any():
+        if not np.isfinite(frame.reindex(columns=list(_CLEAN_TYPES)).to_numpy(dtype=float)).all():
             raise ValueError("not clean")
     except ValueError:
         frame = None
@@ -70,12 +70,13 @@ def _as_numbers(column: pd.Series) -> pd.Series:
 
 def _numbers(frame: pd.DataFrame, path: Path) -> pd.DataFrame:
     values: pd.DataFrame = frame[[*PRICE_COLUMNS, "volume"]].apply(_as_numbers)
-    bad = values.isna().any(axis=1)
+    bad = ~np.isfinite(values.to_numpy()).all(axis=1)  # NaN where a cell is not a number, inf where it overflows
     if bad.any():
-        position = int(bad.to_numpy().argmax())
-        column = next(c for c in values.columns if pd.isna(values.iloc[position][c]))
-        raw = frame.iloc[position][column]
-        raise DataError(f"{path}, line {_line(position)}: {column} is {raw!r}, not a number")
+        position = int(bad.argmax())
+        column = next(c for c in values.columns if not np.isfinite(values.iloc[position][c]))
+        raw, value = frame.iloc[position][column], values.iloc[position][column]
+        what = "not a number" if pd.isna(value) else "not a finite number"
+        raise DataError(f"{path}, line {_line(position)}: {column} is {raw!r}, {what}")
     non_positive = (values[list(PRICE_COLUMNS)] <= 0).any(axis=1)
     if non_positive.any():
         position = int(non_positive.to_numpy().argmax())
