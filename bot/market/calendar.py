@@ -70,6 +70,8 @@ def table_text(days: NyseDays) -> str:
 
 def read_table() -> NyseDays:
     table = json.loads(resources.files("bot.market").joinpath(TABLE).read_text())
+    if (table["first"], table["last"]) != (TABLE_FIRST.isoformat(), TABLE_LAST.isoformat()):
+        raise RuntimeError(f"{TABLE} is not for {TABLE_FIRST} to {TABLE_LAST}: run python -m bot.market.calendar")
     holidays = {date.fromisoformat(day) for day in table["holidays"]}
     sessions = [day for day in _weekdays(TABLE_FIRST, TABLE_LAST) if day not in holidays]
     closes = {}
