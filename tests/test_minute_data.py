@@ -18,7 +18,7 @@ from bot.local_exchange.clock import ManualClock
 from bot.local_exchange.data_routes import DataPlan
 from bot.local_exchange.server import LocalExchange
 from bot.market.calendar import session_for
-from bot.market.csv_data import daily_bars, load_symbols
+from bot.market.csv_data import SessionMinutes, daily_bars, load_csv, load_symbols, minute_bars
 from bot.market.intraday import minute_path
 from bot.market.scenarios import build_scenario, scenario_dividends
 
@@ -146,3 +146,28 @@ def test_pre_and_post_market_minutes_change_nothing(
             result.pop("provenance")
             results.append(result)
         assert results[0] == results[1] and results[0]["trades"], trigger
+
+
+def test_each_sessions_minutes_are_the_files_rows_of_that_new_york_day(tmp_path: Path) -> None:
+    """Made into bars when first read; a New York day's rows, whatever their UTC date (evening prints are the next
+    day in UTC), in the file's order."""
+    rows = [
+        ("2024-01-02T13:00:00Z", 1.0),  # 08:00 New York, pre-market
+        ("2024-01-02T14:30:00Z", 2.0),
+        ("2024-01-03T00:30:00Z", 3.0),  # 19:30 New York on January 2nd
+        ("2024-01-03T14:30:00Z", 4.0),
+        ("2024-01-03T14:31:00Z", 5.0),
+        ("2024-01-05T20:59:00Z", 6.0),
+    ]
+    path = tmp_path / "IWM.csv"
+    path.write_text("timestamp,open,high,low,close,volume\n" + "".join(f"{t},{p},{p},{p},{p},7\n" for t, p in rows))
+    frame = load_csv(path)
+    by_day: dict[date, list[float]] = {}
+    for stamp, price in rows:
+        moment = datetime.fromisoformat(stamp.replace("Z", "+00:00"))
+        by_day.setdefault(moment.astimezone(NEW_YORK).date(), []).append(price)
+    sessions = SessionMinutes(frame)
+    assert list(sessions) == list(by_day) == [date(2024, 1, 2), date(2024, 1, 3), date(2024, 1, 5)]
+    assert {day: [bar.close for bar in sessions[day]] for day in sessions} == by_day
+    assert [bar for day in sessions for bar in sessions[day]] == minute_bars(frame)
+    assert sessions.get(date(2024, 1, 4)) is None and len(sessions) == 3

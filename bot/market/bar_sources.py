@@ -123,13 +123,13 @@ def daily_bars_of(source: BarSource) -> list[DailyBar]:
     return daily_bars(daily_from_minutes(source) if is_intraday(source) else source)
 
 
-def recorded_minutes(source: BarSource) -> dict[date, list[MinuteBar]] | None:
+def recorded_minutes(source: BarSource) -> Mapping[date, list[MinuteBar]] | None:
     """An intraday frame's minute bars by New York session; None for daily bars."""
     if isinstance(source, DailyHistory) or not has_recorded_minutes(source):
         return None
-    from bot.market.csv_data import minutes_by_session
+    from bot.market.csv_data import SessionMinutes
 
-    return minutes_by_session(source)
+    return SessionMinutes(source)
 
 
 def has_recorded_minutes(source: BarSource) -> bool:

@@ -7,7 +7,7 @@ Every problem is reported as a DataError naming the file and the line.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator, Mapping
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -153,13 +153,35 @@ def daily_bars(frame: pd.DataFrame) -> list[DailyBar]:
     return [DailyBar(day, o, h, lo, c, v) for day, o, h, lo, c, v in _rows(frame, list(frame.index))]
 
 
-def minutes_by_session(frame: pd.DataFrame) -> dict[date, list[MinuteBar]]:
-    """The minute bars of each New York session (the frame's rows, in order: its days worked out at once)."""
-    sessions: dict[date, list[MinuteBar]] = {}
-    days = pd.DatetimeIndex(frame.index).tz_convert(NEW_YORK).date
-    for day, bar in zip(days, minute_bars(frame), strict=True):
-        sessions.setdefault(day, []).append(bar)
-    return sessions
+class SessionMinutes(Mapping[date, list[MinuteBar]]):
+    """An intraday frame's minute bars by New York session, each session's made into bars the first time it is
+    read: a replay reads the sessions it looks at, not every minute of the year (most of a minute backtest's time
+    went into bars nobody read)."""
+
+    def __init__(self, frame: pd.DataFrame) -> None:
+        index = pd.DatetimeIndex(frame.index)
+        midnights = index.tz_convert(NEW_YORK).normalize().asi8  # the rows are in time order: a day's are contiguous
+        firsts = [0, *(np.flatnonzero(np.diff(midnights)) + 1).tolist()]
+        ends = [*firsts[1:], len(index)]
+        days = [stamp.date() for stamp in index[firsts].tz_convert(NEW_YORK)] if len(index) else []
+        self._rows = dict(zip(days, zip(firsts, ends, strict=True), strict=True))
+        self._index, self._values = index, frame[[*PRICE_COLUMNS, "volume"]].to_numpy(dtype=float)
+        self._made: dict[date, list[MinuteBar]] = {}
+
+    def __getitem__(self, day: date) -> list[MinuteBar]:
+        made = self._made.get(day)
+        if made is None:
+            first, end = self._rows[day]
+            starts = self._index[first:end].to_pydatetime().tolist()
+            rows = self._values[first:end].tolist()
+            made = self._made[day] = [MinuteBar(start, *row) for start, row in zip(starts, rows, strict=True)]
+        return made
+
+    def __iter__(self) -> Iterator[date]:
+        return iter(self._rows)
+
+    def __len__(self) -> int:
+        return len(self._rows)
 
 
 def minute_bars(frame: pd.DataFrame) -> list[MinuteBar]:
