@@ -258,12 +258,18 @@ def _replays(lines: list[str], verdicts: list[str]) -> None:
         if {"ours-daily", "backtrader-daily"} <= measured.keys():
             ratio = measured["backtrader-daily"]["median"] / measured["ours-daily"]["median"]
             lines += [
-                "`ours-daily` is `bot backtest`: the live loop's cycle, pass for pass, on the local exchange's venue "
-                "model in-process, placing, following and recording every order as `bot run` does (in memory). It "
-                "passes once a session while waiting (19:00 ET, after the close) and when an order can have changed.",
+                "`ours-daily` is `bot backtest`: the live loop's cycle on the local exchange's venue model "
+                "in-process, placing, following and recording every order as `bot run` does (in memory). It makes "
+                "the passes at which something can change (a close that can buy, an order working, the exit due) "
+                "and records the others as they would (a close on the same side of a fixed level, a held session "
+                "before the exit is due: its decision and its mark); `tests/test_backtest_quiet.py` holds that "
+                "both record alike, mark for mark.",
                 "",
             ]
-            verdicts.append(f"Replay on daily bars: {ratio:.1f}× backtrader's bars per second.")
+            verdicts.append(
+                f"Replay on daily bars: {ratio:.1f}× backtrader's bars per second "
+                f"(target ≥ 5×: {'met' if ratio >= 5 else 'NOT met'})."
+            )
         if "minute" not in title:
             continue
         if "ours-minute" in measured:

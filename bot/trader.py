@@ -7,6 +7,7 @@ cycle runs `bot run` and `bot demo` on the alpaca-py adapter and the backtest on
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime
 from decimal import Decimal
@@ -17,7 +18,7 @@ from bot.domain import Account, Session
 from bot.engine import planner
 from bot.engine.clock import BrokerClock
 from bot.engine.mark import plan_mark, settled_session
-from bot.engine.plan_types import Due, Event, Facts, Market, Plan, Step, Wake
+from bot.engine.plan_types import Due, Event, Facts, Market, Plan, Quiet, Step, Wake
 from bot.engine.planner import history_from
 from bot.engine.portfolio import OpenTrade, Portfolio
 from bot.engine.schedule import wake
@@ -52,6 +53,7 @@ class Trader:
         self._reconciled = False
         self._warned: set[str] = set()
         self._wake: Wake | None = None
+        self._planned: Plan | None = None  # the last plan a pass carried out
         self.awaiting: float | None = None  # the last look's Plan.awaiting (the backtest steps by it)
 
     @property
@@ -63,8 +65,14 @@ class Trader:
     def watching_minutes(self) -> bool:
         return self._wake is not None and self._wake.watching_minutes
 
+    @property
+    def quiet(self) -> Quiet | None:
+        """The last plan's Plan.quiet, when its pass left nothing working, waiting or blocked."""
+        planned, settled = self._planned, self._wake is not None and self._wake.settled
+        return planned.quiet if planned is not None and settled else None
+
     def tick(self) -> datetime:  # do what is due now; return the broker time of the next decision point
-        watching, self.awaiting = self.watching_minutes, None
+        watching, self.awaiting, self._planned = self.watching_minutes, None, None
         now, read = self.clock.for_look() if watching else (self.clock.for_pass(), True)
         if watching and self.decision_at is not None and now < self.decision_at:
             # Between decision points, flat and with nothing working: the intraday trigger only reads the minutes.
@@ -121,7 +129,7 @@ class Trader:
                     return
                 facts = replace(facts, account=account)
                 plan = planner.plan(facts, planner.due(facts), market)
-            self.awaiting = plan.awaiting
+            self.awaiting, self._planned = plan.awaiting, plan
             if self._carry_out(plan, facts.now):
                 return
             facts = replace(facts, account=self.broker.account())  # the decisions are a live view already
@@ -148,14 +156,25 @@ class Trader:
         latest = self.broker.latest_price(params.symbol) if due.step is Step.ENTRY and due.retry is not None else None
         return Market(bars=bars, latest=latest, benchmark_bars=benchmark)
 
-    def _mark(self, facts: Facts, session: Session, market: Market) -> None:
-        snapshot, events = plan_mark(facts, session, market)
+    def _mark(self, facts: Facts, session: Session, market: Market, logged: bool = True) -> None:
+        snapshot, events = plan_mark(facts, session, market, logged)
         if snapshot is not None:
             held = self.open_trade(facts.calendar) if snapshot.position_qty > 0 else None
             record_mark_dividends(self.ledger, self.portfolio, self.broker, session.day, held)
             self.ledger.add_snapshot(snapshot)
         for event in events:
             self._log(event)
+
+    def record_quiet(self, marks: Sequence[tuple[Session, Market]], reason: str | None) -> None:
+        """Record what the passes at these sessions' decision points would, which the last plan said could only
+        repeat its records (``quiet``): each day's mark from its closes, and the decision ``reason``. Their ``pnl``
+        lines are not made: a replay steps over passes only when no log listens."""
+        assert self._seen is not None
+        facts = self._facts(*self._seen)  # a mark reads no time: the fills so far and the session's closes
+        for session, market in marks:
+            self._mark(facts, session, market, logged=False)
+            if reason is not None:
+                self.ledger.record_decision(session.day, reason)
 
     def _carry_out(self, plan: Plan, now: datetime) -> bool:
         """Log, submit, record; False when the broker refused the order (so that the pass plans again)."""

@@ -169,9 +169,9 @@ def test_holding_the_intraday_trigger_asks_no_more_than_the_close_trigger() -> N
     (it made a whole pass every minute of every session before)."""
     frames = build_scenario("breakout", seed=3)
     intraday = run_backtest(
-        frames, BreakoutParams(trigger=Trigger.INTRADAY), cash=CASH, start=START, end=END, every_minute=True
+        frames, BreakoutParams(trigger=Trigger.INTRADAY), cash=CASH, start=START, end=END, every_pass=True
     )
-    close = run_backtest(frames, BreakoutParams(), cash=CASH, start=START, end=END)
+    close = run_backtest(frames, BreakoutParams(), cash=CASH, start=START, end=END, every_pass=True)
     held_by_both = [
         day
         for day in close.requests
@@ -201,7 +201,7 @@ def test_stepping_to_the_minute_that_can_buy_trades_as_looking_every_minute(
     each minute makes."""
     frames = build_scenario(scenario, seed=5)
     stepped = run_backtest(frames, params, cash=CASH, start=START, end=END)
-    looked = run_backtest(frames, params, cash=CASH, start=START, end=END, every_minute=True)
+    looked = run_backtest(frames, params, cash=CASH, start=START, end=END, every_pass=True)
 
     def sent(result: BacktestResult) -> list[OrderRecord]:
         return [replace(o, broker_order_id="") for o in result.orders]  # the venue's ids are random uuids

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import itertools
-from datetime import date, time
+from datetime import date, datetime, time
 from pathlib import Path
 
 import pytest
 
 from bot.domain import NEW_YORK
 from bot.errors import ConfigError, DataError
+from bot.local_exchange.market import ReplayMarket
+from bot.market.bar_sources import DailyHistory
 from bot.market.calendar import session_for
 from bot.market.csv_data import load_csv, load_symbols
 from bot.market.intraday import minute_path, price_at
@@ -117,3 +119,19 @@ def test_intraday_path_keeps_the_daily_bar() -> None:
     assert all(b.start - a.start == path[1].start - path[0].start for a, b in itertools.pairwise(path))
     assert price_at(bar, session, 0) == bar.open and price_at(bar, session, 210) == bar.close
     assert len(minute_path(DailyBar(date(2023, 11, 27), 1, 2, 0.5, 1.5), session_for(date(2023, 11, 27)))) == 390
+
+
+@pytest.mark.parametrize(
+    ("start", "last"),
+    [(time(9, 30), time(9, 34)), (time(12, 58), time(13, 30)), (time(9, 0), time(9, 31, 30)),
+     (time(9, 45, 10), time(9, 47)), (time(13, 5), time(14, 0)), (time(10, 0), time(9, 59))],
+)  # fmt: skip
+def test_a_window_of_the_path_is_those_minutes_of_the_whole_path(start: time, last: time) -> None:
+    """The exchange makes a daily bar's path only for the minutes asked (a fill's benchmark price reads five)."""
+    bar = DailyBar(date(2023, 11, 24), 180.0, 183.0, 179.0, 182.5)  # an early close: 210 minutes
+    day = bar.session
+    market = ReplayMarket({"IWM": DailyHistory((bar,))})
+    window = [datetime.combine(day, moment, NEW_YORK) for moment in (start, last)]
+    whole = minute_path(bar, session_for(day))
+    expected = [m for m in whole if window[0] <= m.start <= window[1]]
+    assert market.completed_minutes("IWM", datetime.combine(day, time(20), NEW_YORK), *window) == expected

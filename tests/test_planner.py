@@ -12,14 +12,14 @@ import pytest
 
 from bot.domain import NEW_YORK, Account
 from bot.engine import planner
-from bot.engine.plan_types import Facts, Market, Plan, Step
+from bot.engine.plan_types import Facts, Market, Plan, Quiet, Step
 from bot.engine.portfolio import Portfolio
 from bot.engine.schedule import wake
 from bot.ledger import FillRecord, Ledger, OrderRecord
 from bot.market.calendar import nyse_sessions, session_for
 from bot.season_calendar import TradingCalendar
 from strategies.bars import DailyBar, MinuteBar
-from strategies.params import BreakoutParams, Trigger
+from strategies.params import BreakoutParams, LevelMode, Trigger
 
 CALENDAR = TradingCalendar([session_for(d) for d in nyse_sessions(date(2023, 11, 1), date(2024, 7, 31))])
 DEC_13, DEC_14, DEC_15 = date(2023, 12, 13), date(2023, 12, 14), date(2023, 12, 15)
@@ -296,3 +296,65 @@ def test_an_unfilled_entry_makes_the_next_open_a_decision_point() -> None:
     then = wake(et(12, 13, 19), CALENDAR, BreakoutParams(), facts(et(12, 13, 19), refused).portfolio,
                 blocked=False)  # fmt: skip
     assert then.at == et(12, 14, 9, 31)
+
+
+# What the next passes can only repeat (a backtest records them without making them: test_backtest_quiet.py).
+
+QUIET_CASES = [
+    # (what, params, the close before, the last close, (threshold, above, reason) or None)
+    ("below the level: alike while the closes stay at or below it", BreakoutParams(), 195.0, 199.0,
+     (200.0, False, "below_level")),
+    ("a buffer: the threshold is the buffered level", BreakoutParams(buffer_pct=1.0), 195.0, 201.0,
+     (202.0, False, "below_level")),
+    ("waiting for a cross: alike while the closes stay above", BreakoutParams(), 205.0, 206.0,
+     (200.0, True, "already_above_waiting_for_cross")),
+    ("a breakout: nothing to repeat", BreakoutParams(), 195.0, 201.0, None),
+    ("confirming: the next close decides anew", BreakoutParams(confirm_days=2), 195.0, 201.0, None),
+    ("a travelling level moves each session: none", BreakoutParams(level_mode=LevelMode.HIGH, level_lookback=5),
+     195.0, 194.0, None),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("what", "params", "before", "close", "quiet"), QUIET_CASES,
+                         ids=[c[0] for c in QUIET_CASES])  # fmt: skip
+def test_which_closes_decide_alike(
+    what: str, params: BreakoutParams, before: float, close: float, quiet: tuple[float, bool, str] | None
+) -> None:
+    seen = facts(et(12, 13, 19), params=params)
+    plan = planner.plan(seen, planner.due(seen), Market(bars=bars(DEC_13, close, before=before)))
+    said = plan.quiet
+    assert (None if said is None else (pytest.approx(said.threshold), said.above, said.reason)) == quiet, what
+
+
+def test_holding_before_the_exit_only_marks_until_the_evening_before_it() -> None:
+    seen = facts(et(6, 26, 19, year=2024), (BOUGHT,), broker=470)
+    plan = planner.plan(seen, planner.due(seen), Market())
+    assert plan.quiet == Quiet(until=et(6, 27, 19, year=2024))  # the June 28 close's cls goes out that evening
+    sending = facts(et(6, 27, 19, year=2024), (BOUGHT,), broker=470)
+    assert planner.plan(sending, planner.due(sending), Market()).quiet is None
+
+
+@pytest.mark.parametrize(("quiet", "close", "repeats"), [
+    (Quiet(threshold=200.0, reason="below_level"), 200.0, True),  # at the threshold is not above it
+    (Quiet(threshold=200.0, reason="below_level"), 200.01, False),
+    (Quiet(threshold=200.0, above=True, reason="already_above_waiting_for_cross"), 200.0, False),
+    (Quiet(threshold=200.0, above=True, reason="already_above_waiting_for_cross"), 230.0, True),
+    (Quiet(until=et(6, 27, 19, year=2024)), 1.0, True),  # holding: any close
+])  # fmt: skip
+def test_a_close_repeats_the_quiet_plan(quiet: Quiet, close: float, repeats: bool) -> None:
+    assert quiet.repeats(close) is repeats
+
+
+@pytest.mark.parametrize(("what", "now", "tried", "settled"), [
+    ("flat", et(12, 13, 19), (), True),
+    ("an opg order working", et(12, 13, 19), (Tried("brk-IWM-2024-entry-1", "accepted", et(12, 13, 19)),), False),
+    ("an entry expired today: a retry may be due", et(12, 14, 15, 51),
+     (Tried("brk-IWM-2024-entry-1", "expired", OPG_SENT, tif="day"),), False),
+    ("holding, priced", et(12, 14, 19), (BOUGHT,), True),
+    ("a fill waiting for its price", et(12, 14, 19), (replace(BOUGHT, session=None),), False),
+])  # fmt: skip
+def test_a_pass_is_settled_when_nothing_can_change_before_the_next_decision_point(
+    what: str, now: datetime, tried: tuple[Tried, ...], settled: bool
+) -> None:
+    assert wake(now, CALENDAR, BreakoutParams(), facts(now, tried).portfolio, blocked=False).settled is settled, what
+    assert not wake(now, CALENDAR, BreakoutParams(), facts(now, tried).portfolio, blocked=True).settled

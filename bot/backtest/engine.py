@@ -22,8 +22,9 @@ from decimal import Decimal
 from typing import Any
 
 from bot.app import assemble
+from bot.backtest.quiet import step_over_quiet_passes
 from bot.engine.policy import FINAL
-from bot.ledger import OrderRecord
+from bot.ledger import OrderRecord, Snapshot
 from bot.local_exchange.book import Book
 from bot.local_exchange.clock import ManualClock
 from bot.local_exchange.faults import FaultSpec, FaultState
@@ -48,10 +49,11 @@ class BacktestResult:
     orders: tuple[OrderRecord, ...]
     fills: tuple[Fill, ...]
     decisions: tuple[Decision, ...]  # the entry decisions the ledger recorded, one per session decided
+    marks: tuple[Snapshot, ...]  # the ledger's daily marks, one per session after the first
     pending_entry_qty: int  # an entry still working at the end (decided on the last close)
     sessions: int  # sessions replayed
     passes: int
-    requests: dict[date, int]  # what the Trader asked the venue per New York day, as it would ask Alpaca
+    requests: dict[date, int]  # what the passes made asked the venue per New York day, as they would ask Alpaca
 
 
 class Quiet:
@@ -90,14 +92,16 @@ def run_backtest(
     faults: FaultSpec | None = None,
     seed: int = 0,
     log: Any = None,
-    every_minute: bool = False,
+    every_pass: bool = False,
 ) -> BacktestResult:
     """Replay the sessions from ``start`` to ``end`` through the live loop; the score is the ledger's.
 
     While the intraday trigger waits for a breakout with nothing working, the loop looks each minute and each look
     but the one that sees a close above the threshold does nothing; the replay steps straight to that look (or to
-    the next decision point when no minute of the session gets there), as the data shows it. ``every_minute``
-    makes every look instead (the tests hold that both trade alike).
+    the next decision point when no minute of the session gets there), as the data shows it. Passes the plan says
+    can only repeat the last one's records (bot/backtest/quiet.py) are recorded without being made, unless a
+    ``log`` listens to them. ``every_pass`` makes every look and every pass instead (the tests hold that both
+    record alike).
     """
     # Regular-session minutes only: pre- and post-market trading would make wrong daily opens and closes.
     regular = {symbol: regular_session(source) for symbol, source in frames.items()}
@@ -110,8 +114,8 @@ def run_backtest(
     if not sessions:
         card = Scorecard(symbol=params.symbol, benchmark=params.benchmark, trades=(), start_equity=cash,
                          end_equity=cash, max_drawdown_pct=Decimal(0), hold_curve=())  # fmt: skip
-        return BacktestResult(scorecard=card, orders=(), fills=(), decisions=(), pending_entry_qty=0, sessions=0,
-                              passes=0, requests={})  # fmt: skip
+        return BacktestResult(scorecard=card, orders=(), fills=(), decisions=(), marks=(), pending_entry_qty=0,
+                              sessions=0, passes=0, requests={})  # fmt: skip
     # The first pass is at the first session's open for the intraday trigger, at its close for the close trigger:
     # the backtest's first decision is on that session, never on the close before it.
     first = sessions[0]
@@ -128,8 +132,10 @@ def run_backtest(
     while now < stop_at:
         wake = trader.tick()
         passes += 1
-        if not every_minute and trader.watching_minutes and trader.awaiting is not None:
+        if not every_pass and trader.watching_minutes and trader.awaiting is not None:
             wake = _first_look_that_can_buy(market, params.symbol, now, trader.decision_at or wake, trader.awaiting)
+        elif not every_pass and log is None:
+            wake = step_over_quiet_passes(trader, market, now, stop_at) or wake
         now = max(wake, now + STEP)
         clock.set(min(now, stop_at))
     orders = tuple(ledger.orders())
@@ -140,6 +146,7 @@ def run_backtest(
         decisions=tuple(
             _decision(day, reason, market.bar(params.symbol, day)) for day, reason in ledger.decisions().items()
         ),
+        marks=tuple(ledger.snapshots()),
         pending_entry_qty=int(
             sum((o.qty - o.filled_qty for o in orders if o.side == "buy" and o.status not in FINAL), Decimal(0))
         ),

@@ -18,6 +18,8 @@ from bot.season_calendar import TradingCalendar
 from strategies.bars import DailyBar
 from strategies.params import BreakoutParams
 
+ZERO = Decimal(0)
+
 
 def settled_session(now: datetime, calendar: TradingCalendar) -> Session | None:
     """The latest session whose daily bar is final (a partial bar for today is never a closed session)."""
@@ -37,16 +39,20 @@ def daily_mark(
     start_equity: Decimal,
     trade: OpenTrade | None,
     params: BreakoutParams,
+    logged: bool = True,
 ) -> tuple[Snapshot, Event | None]:
     """The snapshot of ``session`` (``held`` and ``cash_flow``: the fills' shares and net cash by its close; the
-    closes are read only when ``held``), and the ``pnl`` event while a trade is open."""
+    closes are read only when ``held``), and the ``pnl`` event while a trade is open (when ``logged``)."""
     if not held:
-        return Snapshot(session.day, start_equity + cash_flow, held, Decimal(0), Decimal(0)), None
+        return Snapshot(session.day, start_equity + cash_flow, held, ZERO, ZERO), None
     close_price, benchmark_price = price(close), price(benchmark_close)
     equity = start_equity + cash_flow + held * close_price
     if trade is None or held < 0:
-        return Snapshot(session.day, equity, held, held * close_price, Decimal(0)), None
+        return Snapshot(session.day, equity, held, held * close_price, ZERO), None
     benchmark_value = held * trade.entry_price * benchmark_price / trade.benchmark_entry_price
+    snapshot = Snapshot(session.day, equity, held, held * close_price, benchmark_value)
+    if not logged:
+        return snapshot, None
     mine = close_price / trade.entry_price - 1
     theirs = benchmark_price / trade.benchmark_entry_price - 1
     event = Event(
@@ -67,12 +73,14 @@ def daily_mark(
             "equity": str(cents(equity)),
         },
     )
-    return Snapshot(session.day, equity, held, held * close_price, benchmark_value), event
+    return snapshot, event
 
 
-def plan_mark(facts: Facts, session: Session, market: Market) -> tuple[Snapshot | None, tuple[Event, ...]]:
+def plan_mark(
+    facts: Facts, session: Session, market: Market, logged: bool = True
+) -> tuple[Snapshot | None, tuple[Event, ...]]:
     """The snapshot of a settled session from its closes (``market``; none needed when flat at its close, where
-    the equity is the cash), and the events to log with it."""
+    the equity is the cash), and the events to log with it (the ``pnl`` event only when ``logged``)."""
     params, day = facts.params, session.day
     held, cash_flow = facts.portfolio.holdings_at(session.closes_at)
     close, benchmark_close = _close_on(market.bars, day), _close_on(market.benchmark_bars, day)
@@ -82,6 +90,7 @@ def plan_mark(facts: Facts, session: Session, market: Market) -> tuple[Snapshot 
     snapshot, pnl = daily_mark(
         session, close=close or 0.0, benchmark_close=benchmark_close or 0.0, held=held, cash_flow=cash_flow,
         start_equity=facts.start_equity, trade=facts.portfolio.open_trade(facts.calendar.days), params=params,
+        logged=logged,
     )  # fmt: skip
     return snapshot, (pnl,) if pnl is not None else ()
 

@@ -83,6 +83,22 @@ class Event:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class Quiet:
+    """The passes after this one that can only repeat its records while nothing else changes: those before
+    ``until`` (None: no end), and with a ``threshold`` only while each close stays on this one's side of it
+    (``above``: a close over it), each deciding for ``reason`` (None: no decision, as while holding). The loop makes
+    them all; a backtest, which knows the closes ahead, records them without making them (bot/backtest/quiet.py)."""
+
+    until: datetime | None = None
+    threshold: float | None = None
+    above: bool = False
+    reason: str | None = None
+
+    def repeats(self, close: float) -> bool:
+        return self.threshold is None or (close > self.threshold) is self.above
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Plan:
     order: OrderIntent | None = None
     decision: tuple[date, str] | None = None  # the session decided, and why
@@ -92,6 +108,7 @@ class Plan:
     # A look found no breakout: the close a later minute of the session must exceed (inf: none can this session).
     # The loop looks each minute all the same; a backtest may step straight to the minute that can buy.
     awaiting: float | None = None
+    quiet: Quiet | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -99,3 +116,4 @@ class Wake:
     at: datetime  # the next look
     decision_at: datetime  # the next decision point (the demo's lockstep holds its replay there)
     watching_minutes: bool  # between decision points, only the intraday trigger's minutes are read
+    settled: bool = False  # nothing working, no fill waiting for its price, no retry due, the account not blocked

@@ -19,7 +19,7 @@ from bot.domain import OrderRequest, Session, Side, TimeInForce
 from bot.engine import plan as timing
 from bot.engine import policy
 from bot.engine.plan import ExitOrder, Hold, order_session
-from bot.engine.plan_types import Due, Event, Facts, Market, OrderIntent, Plan, Step
+from bot.engine.plan_types import Due, Event, Facts, Market, OrderIntent, Plan, Quiet, Step
 from bot.engine.policy import Attempt, Next
 from bot.engine.portfolio import OpenTrade, attempt_number
 from bot.errors import RejectionKind
@@ -36,7 +36,7 @@ from strategies.breakout import (
     sessions_read,
     threshold_at,
 )
-from strategies.params import BreakoutParams, Trigger, buffered
+from strategies.params import BreakoutParams, LevelMode, Trigger, buffered
 from strategies.sizing import entry_quantity
 
 HISTORY_MARGIN_DAYS = 10  # weekends and holidays: twice the sessions the rule reads, plus this, in calendar days
@@ -150,6 +150,10 @@ def _exit(facts: Facts, trade: OpenTrade) -> Plan:
             ),
             problems={"position_mismatch": f"broker holds {broker_long} {symbol}, the bot {ledger_open}"},
         )
+    if order is Hold.NOT_YET:
+        session = timing.exit_session(trade.planned_exit, facts.calendar)
+        assert session is not None  # not yet: the exit session is known
+        return Plan(quiet=Quiet(until=timing.exit_due_at(session, facts.calendar)))
     if not isinstance(order, ExitOrder):
         return Plan()
     events = (Event("position_mismatch", {**mismatch, "action": f"sell_{order.qty}"}, "warning"),)
@@ -205,12 +209,26 @@ def _decide_after_close(facts: Facts, due: Due, market: Market) -> Plan:
     level, reason = level_at(bars, len(bars) - 1, params), decision.reason.value
     signal = _signal(params, closed.day, decision.action.value, reason, level, close=bars[-1].close)
     if decision.action is not Action.BUY:
-        return Plan(decision=(closed.day, reason), events=(signal,))
+        quiet = _decides_alike(params, decision.reason, level) if due.retry is None else None
+        return Plan(decision=(closed.day, reason), events=(signal,), quiet=quiet)
     tif = timing.entry_time_in_force(facts.now, upcoming)
     bought = _buy(facts, upcoming.day, price(bars[-1].close), tif, reason)
     switched = (Event("entry_type_switched", {"reason": "opg_window_missed", "time_in_force": "day"}),)
     after = switched if tif is TimeInForce.DAY else ()
     return _joined(Plan(decision=(closed.day, reason), events=(signal,)), bought, Plan(events=after))
+
+
+def _decides_alike(params: BreakoutParams, reason: Reason, level: float | None) -> Quiet | None:
+    """The closes after a decision that are decided for the same reason: under a fixed level, every close at or
+    below the threshold is below the level, and once the rule waits for a cross, every close above it waits on."""
+    if params.level_mode is not LevelMode.ABSOLUTE or level is None:
+        return None
+    threshold = buffered(level, params.buffer_pct)
+    if reason is Reason.BELOW_LEVEL:
+        return Quiet(threshold=threshold, above=False, reason=reason.value)
+    if reason is Reason.ALREADY_ABOVE_WAITING_FOR_CROSS:
+        return Quiet(threshold=threshold, above=True, reason=reason.value)
+    return None
 
 
 def _look(facts: Facts, due: Due, market: Market) -> Plan:

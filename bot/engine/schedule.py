@@ -89,16 +89,18 @@ def wake(
     working = [(o.time_in_force, order_session(o.time_in_force, o.submitted_at, calendar))
                for o in portfolio.live_orders()]  # fmt: skip
     pending = portfolio.fills_pending()
-    idle = not (working or pending or blocked or portfolio.held or portfolio.open_trade(calendar.days))
+    busy = bool(working or pending or blocked)
+    idle = not (busy or portfolio.held or portfolio.open_trade(calendar.days))
     retry = idle and _entry_unfilled(now, calendar, params, portfolio)
+    settled = not (busy or retry)
     decision_at = next_wake(now, calendar, Trigger.CLOSE, working, pending, blocked, retry)
     # Only a flat bot with nothing working looks each minute for the intraday trigger's breakout; holding, it
     # waits for the decision points like the close trigger. Minute looks can be skipped (the first breakout
     # minute is found later); the decision points not.
     if params.trigger is not Trigger.INTRADAY or not idle:
-        return Wake(at=decision_at, decision_at=decision_at, watching_minutes=False)
+        return Wake(at=decision_at, decision_at=decision_at, watching_minutes=False, settled=settled)
     at = next_wake(now, calendar, Trigger.INTRADAY, working, pending, blocked, retry)
-    return Wake(at=at, decision_at=decision_at, watching_minutes=True)
+    return Wake(at=at, decision_at=decision_at, watching_minutes=True, settled=settled)
 
 
 def _entry_unfilled(now: datetime, calendar: TradingCalendar, params: BreakoutParams, portfolio: Portfolio) -> bool:

@@ -86,6 +86,10 @@ class ReplayMarket:
             return in_data
         return in_data + [session_for(day) for day in nyse_sessions(max(start, last + timedelta(days=1)), end)]
 
+    def first_on_or_after(self, day: date) -> int:
+        """The index in ``sessions`` of the first session on or after ``day``."""
+        return bisect_left(self._days, day)
+
     def last_session_started(self, now: datetime) -> Session | None:
         """The latest session whose open is at or before ``now``."""
         index = bisect_right(self._days, now.date()) - 1
@@ -224,10 +228,19 @@ class ReplayMarket:
         for session in self.sessions[index:]:
             if session.opens_at > last:
                 break
+            result += self._minutes_between(symbol, session, start, last)
+        return result
+
+    def _minutes_between(self, symbol: str, session: Session, start: datetime, last: datetime) -> list[MinuteBar]:
+        """The session's minute bars starting in [start, last]; a daily bar's path is made for those minutes only
+        (a fill's benchmark price reads five of them)."""
+        bar = self.bar(symbol, session.day)
+        if symbol in self._recorded_minutes or (symbol, session.day) in self._minute_cache or bar is None:
             minutes = self.minutes(symbol, session.day)
             starts = self._minute_starts(symbol, session.day, minutes)
-            result += minutes[bisect_left(starts, start) : bisect_right(starts, last)]
-        return result
+            return minutes[bisect_left(starts, start) : bisect_right(starts, last)]
+        first = -((session.opens_at - start) // MINUTE)  # the first minute starting at or after ``start``
+        return minute_path(bar, session, first, (last - session.opens_at) // MINUTE + 1)
 
     def first_close_above(self, symbol: str, start: datetime, end: datetime, level: float) -> datetime | None:
         """The start of the first minute bar starting in [start, end) that closes above ``level``."""

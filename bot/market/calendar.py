@@ -91,6 +91,7 @@ def _nyse() -> NyseDays:
     return sessions, closes
 
 
+@lru_cache(maxsize=20_000)  # every session from 1990 on, twice over: a replay asks for each day of its data
 def session_for(day: date) -> Session:
     """Open and close of ``day``; the NYSE calendar supplies early closes where it covers ``day``."""
     opens_at = datetime.combine(day, REGULAR_OPEN, NEW_YORK)

@@ -32,22 +32,24 @@ def _waypoints(bar: DailyBar, count: int) -> list[tuple[float, float]]:
     return [(0.0, bar.open), (count / 3, first), (2 * count / 3, second), (float(count), bar.close)]
 
 
-def minute_path(bar: DailyBar, session: Session) -> list[MinuteBar]:
-    """Minute bars whose first open, extremes and last close are the daily bar's."""
+def minute_path(bar: DailyBar, session: Session, first: int = 0, stop: int | None = None) -> list[MinuteBar]:
+    """Minute bars whose first open, extremes and last close are the daily bar's: the session's minutes numbered
+    from ``first`` up to ``stop`` (all of them by default)."""
     count = session_minutes(session)
+    first, stop = max(first, 0), count if stop is None else min(stop, count)
     waypoints = _waypoints(bar, count)
-    prices = [round(_price_at(float(step), waypoints), 4) for step in range(count + 1)]
+    prices = [round(_price_at(float(step), waypoints), 4) for step in range(first, stop + 1)]
     volume = bar.volume / count
     return [
         MinuteBar(
-            start=session.opens_at + index * MINUTE,
+            start=session.opens_at + (first + index) * MINUTE,
             open=prices[index],
             high=max(prices[index], prices[index + 1]),
             low=min(prices[index], prices[index + 1]),
             close=prices[index + 1],
             volume=volume,
         )
-        for index in range(count)
+        for index in range(stop - first)
     ]
 
 
