@@ -10,20 +10,6 @@ from bot.broker.base import Broker
 from bot.domain import NEW_YORK
 from bot.errors import BrokerUnavailable
 from bot.money import price
-from bot.season_calendar import TradingCalendar
-
-MINUTE = timedelta(minutes=1)
-BENCHMARK_WINDOW = 5 * MINUTE
-
-
-def benchmark_window(moment: datetime, calendar: TradingCalendar) -> tuple[datetime, datetime]:
-    """The minutes whose bars price a fill at ``moment``: the last minutes of the session for a fill at its close,
-    else the minutes from the fill's own."""
-    session = calendar.session(moment.astimezone(NEW_YORK).date())
-    if session is not None and moment >= session.closes_at:
-        return session.closes_at - BENCHMARK_WINDOW, session.closes_at - MINUTE
-    start = moment.replace(second=0, microsecond=0)
-    return start, start + BENCHMARK_WINDOW
 
 
 def benchmark_price_at(

@@ -12,14 +12,14 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from bot.benchmark_price import benchmark_price_at, benchmark_window
+from bot.benchmark_price import benchmark_price_at
 from bot.broker.base import Broker
 from bot.broker.validate import same_order
 from bot.domain import NEW_YORK, Account, Order, OrderRequest, OrderStatus
+from bot.engine.plan import benchmark_window, fill_priced_at
 from bot.engine.portfolio import OpenTrade, Portfolio, Trip, trip_of
 from bot.errors import OrderRejected
 from bot.ledger import FillRecord, Ledger, OrderRecord
-from bot.market import venue
 from bot.money import price
 from bot.orders import Intent
 from bot.season_calendar import TradingCalendar
@@ -156,12 +156,13 @@ class OrderDesk:
         if new_qty <= 0 or order.filled_avg_price is None:
             return False
         filled_at = order.filled_at or order.updated_at
-        window = benchmark_window(filled_at, calendar)
-        if window[1] > now - venue.DATA_SETTLED_AFTER_CLOSE:
+        if now < fill_priced_at(filled_at, calendar):
             return False  # the benchmark's official prices at the fill are not on the tape yet
         recorded_cost = sum((f.qty * f.price for f in recorded), Decimal(0))
         fill_price = price((order.filled_avg_price * order.filled_qty - recorded_cost) / new_qty)
-        benchmark_price = benchmark_price_at(self.broker, self.params.benchmark, filled_at, window, self.log)
+        benchmark_price = benchmark_price_at(
+            self.broker, self.params.benchmark, filled_at, benchmark_window(filled_at, calendar), self.log
+        )
         fill = FillRecord(
             client_order_id=order.client_order_id,
             cum_qty=order.filled_qty,

@@ -115,21 +115,22 @@ def test_a_jump_ends_the_counting_and_a_reading_taken_for_a_pass_is_used_once() 
 
 
 @pytest.mark.parametrize(
-    ("now", "trigger", "working", "fills_pending", "blocked", "retry", "wake"),
+    ("now", "trigger", "working", "fills_priced_at", "blocked", "retry", "wake"),
     [
-        (et(27, 10), Trigger.CLOSE, [], False, False, False, et(27, 19)),  # flat or holding: the evening's decision
-        (et(27, 16, 1), Trigger.CLOSE, [], False, False, False, et(27, 19)),  # the bar settles before: one pass a day
-        (et(27, 19), Trigger.CLOSE, [], False, False, False, et(28, 19)),  # the next evening
-        (et(28, 19), Trigger.CLOSE, [], False, False, False, et(1, 19, month=7)),  # over the weekend
-        (et(27, 19), Trigger.CLOSE, [], False, False, True, et(28, 9, 31)),  # an unfilled entry: the next open
-        (et(27, 10), Trigger.INTRADAY, [], False, False, False, et(27, 10, 1)),  # intraday: each minute of the session
-        (et(27, 19, 5), Trigger.INTRADAY, [], False, False, False, et(28, 9, 31)),  # not overnight
-        (et(27, 19, 1), Trigger.CLOSE, [("opg", date(2024, 6, 28))], False, False, False, et(28, 9, 31)),  # opg
-        (et(27, 15, 45), Trigger.CLOSE, [("cls", date(2024, 6, 27))], False, False, False, et(27, 16, 1)),
-        (et(27, 10), Trigger.CLOSE, [("day", date(2024, 6, 27))], False, False, False, et(27, 10, 1)),
-        (et(27, 16, 20), Trigger.CLOSE, [], True, False, False, et(27, 16, 25)),  # a fill waits for the benchmark
-        (et(27, 17), Trigger.CLOSE, [], False, True, False, et(27, 17, 15)),  # blocked: look again for the clearing
-        (et(3, 12, 30, month=7), Trigger.CLOSE, [], False, False, False, et(3, 19, month=7)),  # an early close
+        (et(27, 10), Trigger.CLOSE, [], None, False, False, et(27, 19)),  # flat or holding: the evening's decision
+        (et(27, 16, 1), Trigger.CLOSE, [], None, False, False, et(27, 19)),  # the bar settles before: one pass a day
+        (et(27, 19), Trigger.CLOSE, [], None, False, False, et(28, 19)),  # the next evening
+        (et(28, 19), Trigger.CLOSE, [], None, False, False, et(1, 19, month=7)),  # over the weekend
+        (et(27, 19), Trigger.CLOSE, [], None, False, True, et(28, 9, 31)),  # an unfilled entry: the next open
+        (et(27, 10), Trigger.INTRADAY, [], None, False, False, et(27, 10, 1)),  # intraday: each minute of the session
+        (et(27, 19, 5), Trigger.INTRADAY, [], None, False, False, et(28, 9, 31)),  # not overnight
+        (et(27, 19, 1), Trigger.CLOSE, [("opg", date(2024, 6, 28))], None, False, False, et(28, 9, 31)),  # opg
+        (et(27, 15, 45), Trigger.CLOSE, [("cls", date(2024, 6, 27))], None, False, False, et(27, 16, 1)),
+        (et(27, 10), Trigger.CLOSE, [("day", date(2024, 6, 27))], None, False, False, et(27, 10, 1)),
+        (et(27, 10, 1), Trigger.CLOSE, [], et(27, 10, 21), False, False, et(27, 10, 21)),  # a fill: when priced
+        (et(27, 16, 20), Trigger.CLOSE, [], et(27, 16, 15), False, False, et(27, 16, 25)),  # prices late: 5 min on
+        (et(27, 17), Trigger.CLOSE, [], None, True, False, et(27, 17, 15)),  # blocked: look again for the clearing
+        (et(3, 12, 30, month=7), Trigger.CLOSE, [], None, False, False, et(3, 19, month=7)),  # an early close
     ],
     ids=[
         "session",
@@ -143,6 +144,7 @@ def test_a_jump_ends_the_counting_and_a_reading_taken_for_a_pass_is_used_once() 
         "cls",
         "day",
         "fill-pricing",
+        "fill-prices-late",
         "blocked",
         "early-close",
     ],
@@ -151,12 +153,12 @@ def test_the_next_wake(
     now: datetime,
     trigger: Trigger,
     working: list[tuple[str, date]],
-    fills_pending: bool,
+    fills_priced_at: datetime | None,
     blocked: bool,
     retry: bool,
     wake: datetime,
 ) -> None:
-    assert next_wake(now, CALENDAR, trigger, working, fills_pending, blocked, retry) == wake
+    assert next_wake(now, CALENDAR, trigger, working, fills_priced_at, blocked, retry) == wake
 
 
 @pytest.mark.parametrize(

@@ -358,3 +358,10 @@ def test_a_pass_is_settled_when_nothing_can_change_before_the_next_decision_poin
 ) -> None:
     assert wake(now, CALENDAR, BreakoutParams(), facts(now, tried).portfolio, blocked=False).settled is settled, what
     assert not wake(now, CALENDAR, BreakoutParams(), facts(now, tried).portfolio, blocked=True).settled
+
+
+def test_a_fill_is_looked_at_again_when_the_benchmark_s_prices_at_it_are_out() -> None:
+    filled = (Tried("brk-IWM-2024-entry-1", "filled", et(12, 14, 9, 30), filled=470),)  # its fill not yet recorded
+    now = et(12, 14, 9, 31)
+    then = wake(now, CALENDAR, BreakoutParams(), facts(now, filled).portfolio, blocked=False)
+    assert then.at == et(12, 14, 9, 51)  # SPY's 09:30-09:35 minutes, official 16 minutes after the last

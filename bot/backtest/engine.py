@@ -65,9 +65,12 @@ class Quiet:
     warning = error = debug = info
 
 
+REASONS = {reason.value: reason for reason in Reason}
+
+
 def _decision(session: date, reason: str, bar: DailyBar | None) -> Decision:
     """The ledger's record of a decision as the replay states one, with the close it was made on."""
-    why = Reason(reason)
+    why = REASONS[reason]
     close = bar.close if bar is not None else None
     return Decision(Action.BUY if why is Reason.BREAKOUT_CONFIRMED else Action.HOLD, why, session, close)
 

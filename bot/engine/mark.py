@@ -83,13 +83,14 @@ def plan_mark(
     the equity is the cash), and the events to log with it (the ``pnl`` event only when ``logged``)."""
     params, day = facts.params, session.day
     held, cash_flow = facts.portfolio.holdings_at(session.closes_at)
-    close, benchmark_close = _close_on(market.bars, day), _close_on(market.benchmark_bars, day)
+    close, benchmark_close = (_close_on(market.bars, day), _close_on(market.benchmark_bars, day)) if held else (0, 0)
     if held and (close is None or benchmark_close is None):
         missing = {"session": day.isoformat(), "symbol": params.symbol if close is None else params.benchmark}
         return None, (Event("bars_missing", missing, "warning", f"snap:{day}"),)
     snapshot, pnl = daily_mark(
         session, close=close or 0.0, benchmark_close=benchmark_close or 0.0, held=held, cash_flow=cash_flow,
-        start_equity=facts.start_equity, trade=facts.portfolio.open_trade(facts.calendar.days), params=params,
+        start_equity=facts.start_equity, params=params,
+        trade=facts.portfolio.open_trade(facts.calendar.days) if held else None,
         logged=logged,
     )  # fmt: skip
     return snapshot, (pnl,) if pnl is not None else ()

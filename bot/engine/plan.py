@@ -19,6 +19,8 @@ from bot.market import venue
 from bot.season_calendar import TradingCalendar
 
 RETRY_LOOKAHEAD = timedelta(hours=12)  # an entry retry is considered from this long before its session opens
+MINUTE = timedelta(minutes=1)
+BENCHMARK_WINDOW = 5 * MINUTE
 
 
 def order_session(time_in_force: str, at: datetime, calendar: TradingCalendar) -> date | None:
@@ -31,6 +33,24 @@ def order_session(time_in_force: str, at: datetime, calendar: TradingCalendar) -
         return following.day if following else None
     upcoming = calendar.current_or_next(at)
     return upcoming.day if upcoming else None
+
+
+# A fill's benchmark price
+
+
+def benchmark_window(moment: datetime, calendar: TradingCalendar) -> tuple[datetime, datetime]:
+    """The minutes whose bars price a fill at ``moment``: the last minutes of the session for a fill at its close,
+    else the minutes from the fill's own."""
+    session = calendar.session(moment.astimezone(NEW_YORK).date())
+    if session is not None and moment >= session.closes_at:
+        return session.closes_at - BENCHMARK_WINDOW, session.closes_at - MINUTE
+    start = moment.replace(second=0, microsecond=0)
+    return start, start + BENCHMARK_WINDOW
+
+
+def fill_priced_at(filled_at: datetime, calendar: TradingCalendar) -> datetime:
+    """When a fill at ``filled_at`` can be recorded: once the benchmark's official minutes that price it are out."""
+    return benchmark_window(filled_at, calendar)[1] + venue.DATA_SETTLED_AFTER_CLOSE
 
 
 # Entry

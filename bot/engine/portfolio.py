@@ -227,6 +227,10 @@ class Portfolio:
         """Whether an order has filled more than its priced fill records say (they wait for the benchmark)."""
         return bool(self._unpriced)
 
+    def unpriced_updates(self) -> list[datetime]:
+        """When each order with fills not yet recorded last changed: its fills are from then or before."""
+        return [self._orders[i].updated_at for i in self._unpriced]
+
     def to_follow(self) -> list[OrderRecord]:
         """The orders that may still change at the broker or have fills not yet recorded, oldest first."""
         ids = self._live.keys() | self._unpriced
