@@ -197,8 +197,8 @@ def test_holding_the_intraday_trigger_asks_no_more_than_the_close_trigger() -> N
 def test_stepping_to_the_minute_that_can_buy_trades_as_looking_every_minute(
     scenario: str, params: BreakoutParams
 ) -> None:
-    """The intraday replay skips the looks that cannot buy; every order, fill and decision is the same as a look
-    each minute makes."""
+    """The intraday replay skips the looks that cannot buy (and, holding, the passes that only mark the day); every
+    order, fill, decision and mark is the same as a look each minute and a pass at every decision point make."""
     frames = build_scenario(scenario, seed=5)
     stepped = run_backtest(frames, params, cash=CASH, start=START, end=END)
     looked = run_backtest(frames, params, cash=CASH, start=START, end=END, every_pass=True)
@@ -206,6 +206,11 @@ def test_stepping_to_the_minute_that_can_buy_trades_as_looking_every_minute(
     def sent(result: BacktestResult) -> list[OrderRecord]:
         return [replace(o, broker_order_id="") for o in result.orders]  # the venue's ids are random uuids
 
-    assert (sent(stepped), stepped.fills, stepped.decisions) == (sent(looked), looked.fills, looked.decisions)
+    assert (sent(stepped), stepped.fills, stepped.decisions, stepped.marks) == (
+        sent(looked),
+        looked.fills,
+        looked.decisions,
+        looked.marks,
+    )
     assert scorecard_json(stepped.scorecard) == scorecard_json(looked.scorecard)
     assert stepped.passes < looked.passes
