@@ -26,6 +26,8 @@ def record_mark_dividends(
     if trade is not None:
         record_dividends(ledger, broker, params, trade.entry_session, day)
         return
+    if day not in portfolio.exit_sessions:
+        return
     ended = {key for key, leg in portfolio.exits.items() if leg.fills[-1].session == day}
     for trip in [trip for key, trip in closed_round_trips(portfolio) if key in ended] if ended else []:
         record_dividends(ledger, broker, params, trip.entry_session, trip.exit_session)

@@ -83,6 +83,7 @@ class Portfolio:
         self._unpriced: set[str] = set()  # orders that filled more than their priced fills say
         self.entries: dict[Trip, Leg] = {}
         self.exits: dict[Trip, Leg] = {}
+        self.exit_sessions: set[date] = set()  # the sessions an exit filled in
         self.adopted: dict[Trip, Decimal] = {}  # per trip, shares sold outside the bot that it adopted (negative)
         self._adopted_total = Decimal(0)
         self._open: tuple[Sequence[date], OpenTrade | None] | None = None
@@ -123,6 +124,8 @@ class Portfolio:
             return
         legs = self.entries if fill.intent == ENTRY else self.exits
         legs.setdefault(trip_of(fill.client_order_id, fill.season), Leg()).add(fill)
+        if fill.intent != ENTRY:
+            self.exit_sessions.add(fill.session)
         sign = 1 if fill.intent == ENTRY else -1
         self._held_by_fills += sign * fill.qty
         self._cash_flow -= sign * fill.qty * fill.price
