@@ -50,6 +50,28 @@ def _on_iex(bar: DailyBar, symbol: str) -> DailyBar:
     )
 
 
+def _iex_shift(symbol: str, moment: datetime, session: Session | None) -> float:
+    """The IEX tape's offset at ``moment`` of ``session`` (the one started by then)."""
+    if session is None:
+        return 0.0
+    shift_open, shift_close = iex_offsets(symbol, session.day)
+    share = min(max((moment - session.opens_at) / (session.closes_at - session.opens_at), 0.0), 1.0)
+    return shift_open + (shift_close - shift_open) * share
+
+
+def _minute_on_iex(symbol: str, minute: MinuteBar, session: Session | None) -> MinuteBar:
+    shift = _iex_shift(symbol, minute.start, session)
+    moved = [round(value + shift, 2) for value in (minute.open, minute.high, minute.low, minute.close)]
+    return replace(
+        minute,
+        open=moved[0],
+        high=max(moved),
+        low=min(moved),
+        close=moved[3],
+        volume=max(round(minute.volume * IEX_VOLUME_SHARE), 1),
+    )
+
+
 class ReplayMarket:
     def __init__(self, frames: Mapping[str, BarSource], dividends: Dividends | None = None) -> None:
         self.dividends: Dividends = dict(dividends or {})  # served by /v1/corporate-actions
@@ -190,33 +212,13 @@ class ReplayMarket:
         minutes = self.completed_minutes(symbol, visible, start, end)
         if feed is Feed.SIP:
             return minutes
-        return [self._minute_on_iex(symbol, m) for m in minutes]
-
-    def _iex_shift(self, symbol: str, moment: datetime) -> float:
-        session = self.last_session_started(moment)
-        if session is None:
-            return 0.0
-        shift_open, shift_close = iex_offsets(symbol, session.day)
-        share = min(max((moment - session.opens_at) / (session.closes_at - session.opens_at), 0.0), 1.0)
-        return shift_open + (shift_close - shift_open) * share
-
-    def _minute_on_iex(self, symbol: str, minute: MinuteBar) -> MinuteBar:
-        shift = self._iex_shift(symbol, minute.start)
-        moved = [round(value + shift, 2) for value in (minute.open, minute.high, minute.low, minute.close)]
-        return replace(
-            minute,
-            open=moved[0],
-            high=max(moved),
-            low=min(moved),
-            close=moved[3],
-            volume=max(round(minute.volume * IEX_VOLUME_SHARE), 1),
-        )
+        return [_minute_on_iex(symbol, m, self.last_session_started(m.start)) for m in minutes]
 
     def feed_price(self, symbol: str, moment: datetime, feed: Feed) -> float | None:
         last = self.price(symbol, moment)
         if last is None or feed is Feed.SIP:
             return last
-        return round(last + self._iex_shift(symbol, moment), 2)
+        return round(last + _iex_shift(symbol, moment, self.last_session_started(moment)), 2)
 
     def completed_minutes(self, symbol: str, now: datetime, start: datetime, end: datetime) -> list[MinuteBar]:
         """The minute bars starting in [start, end] that have ended by ``now``."""
