@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import date, datetime
+from datetime import date, datetime, time, timedelta
 from pathlib import Path
 
 import pandas as pd
@@ -23,6 +23,7 @@ from bot.market.intraday import minute_path
 from bot.market.scenarios import build_scenario, scenario_dividends
 
 SESSIONS = (date(2023, 12, 11), date(2024, 7, 3))
+MINUTE = timedelta(minutes=1)
 
 
 def write_minutes(directory: Path) -> dict[str, pd.DataFrame]:
@@ -171,3 +172,29 @@ def test_each_sessions_minutes_are_the_files_rows_of_that_new_york_day(tmp_path:
     assert {day: [bar.close for bar in sessions[day]] for day in sessions} == by_day
     assert [bar for day in sessions for bar in sessions[day]] == minute_bars(frame)
     assert sessions.get(date(2024, 1, 4)) is None and len(sessions) == 3
+
+
+@pytest.mark.parametrize("unit", ["ns", "us", "s"])
+@pytest.mark.parametrize(
+    ("start", "end"),
+    [("09:30", "09:35"), ("09:31:30", "09:33"), ("12:00", "16:00"), ("08:00", "09:30"), ("15:59", "20:00"),
+     ("10:00", "09:59")],
+)  # fmt: skip
+def test_a_window_of_a_session_s_minutes_is_those_of_the_whole_session(unit: str, start: str, end: str) -> None:
+    """What the replay reads of recorded minutes without making the whole session's bars: the minutes starting in
+    a window (the end included), and the first of them closing above a level (the end excluded)."""
+    day = date(2024, 1, 3)
+    opens = datetime(2024, 1, 3, 9, 30, tzinfo=NEW_YORK)
+    closes = [200.0 + ((i * 7) % 11) / 10 for i in range(390)]  # 200.0 to 201.0, up and down
+    index = pd.DatetimeIndex([opens + i * MINUTE for i in range(390)]).tz_convert("UTC").as_unit(unit)
+    frame = pd.DataFrame({"open": closes, "high": closes, "low": closes, "close": closes, "volume": 1.0}, index=index)
+    whole = SessionMinutes(frame)[day]
+    first, last = (datetime.combine(day, time.fromisoformat(t), NEW_YORK) for t in (start, end))
+    assert SessionMinutes(frame).between(day, first, last) == [m for m in whole if first <= m.start <= last]
+    made = SessionMinutes(frame)
+    assert len(made[day]) == 390  # made first: a window of it is sliced from it
+    assert made.between(day, first, last) == [m for m in whole if first <= m.start <= last]
+    for level in (200.0, 200.55, 200.95, 201.0):
+        expected = next((m.start for m in whole if first <= m.start < last and m.close > level), None)
+        assert SessionMinutes(frame).first_close_above(day, first, last, level) == expected
+    assert SessionMinutes(frame).between(date(2024, 1, 4), first, last) == []

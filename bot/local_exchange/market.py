@@ -234,10 +234,13 @@ class ReplayMarket:
         return result
 
     def _minutes_between(self, symbol: str, session: Session, start: datetime, last: datetime) -> list[MinuteBar]:
-        """The session's minute bars starting in [start, last]; a daily bar's path is made for those minutes only
-        (a fill's benchmark price reads five of them)."""
+        """The session's minute bars starting in [start, last], made for those minutes only (a fill's benchmark
+        price reads five of them)."""
+        recorded = self._recorded_minutes.get(symbol)
+        if recorded is not None:
+            return recorded.between(session.day, start, last)
         bar = self.bar(symbol, session.day)
-        if symbol in self._recorded_minutes or (symbol, session.day) in self._minute_cache or bar is None:
+        if (symbol, session.day) in self._minute_cache or bar is None:
             minutes = self.minutes(symbol, session.day)
             starts = self._minute_starts(symbol, session.day, minutes)
             return minutes[bisect_left(starts, start) : bisect_right(starts, last)]
@@ -247,9 +250,15 @@ class ReplayMarket:
     def first_close_above(self, symbol: str, start: datetime, end: datetime, level: float) -> datetime | None:
         """The start of the first minute bar starting in [start, end) that closes above ``level``."""
         index = max(bisect_right(self._days, start.astimezone(NEW_YORK).date()) - 1, 0)
+        recorded = self._recorded_minutes.get(symbol)
         for session in self.sessions[index:]:
             if session.opens_at >= end:
                 break
+            if recorded is not None:
+                found = recorded.first_close_above(session.day, start, end, level)
+                if found is not None:
+                    return found
+                continue
             minutes = self.minutes(symbol, session.day)
             starts = self._minute_starts(symbol, session.day, minutes)
             for minute in minutes[bisect_left(starts, start) : bisect_left(starts, end)]:

@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import math
 import re
+from abc import abstractmethod
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeAlias
 
@@ -123,7 +124,20 @@ def daily_bars_of(source: BarSource) -> list[DailyBar]:
     return daily_bars(daily_from_minutes(source) if is_intraday(source) else source)
 
 
-def recorded_minutes(source: BarSource) -> Mapping[date, list[MinuteBar]] | None:
+class RecordedMinutes(Mapping[date, list[MinuteBar]]):
+    """A symbol's recorded minute bars by New York session (bot/market/csv_data.SessionMinutes), and what a replay
+    asks of them without making a whole session's bars."""
+
+    @abstractmethod
+    def between(self, day: date, start: datetime, last: datetime) -> list[MinuteBar]:
+        """The session's minute bars starting in [start, last]."""
+
+    @abstractmethod
+    def first_close_above(self, day: date, start: datetime, end: datetime, level: float) -> datetime | None:
+        """The start of the session's first minute starting in [start, end) that closes above ``level``."""
+
+
+def recorded_minutes(source: BarSource) -> RecordedMinutes | None:
     """An intraday frame's minute bars by New York session; None for daily bars."""
     if isinstance(source, DailyHistory) or not has_recorded_minutes(source):
         return None

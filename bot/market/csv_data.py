@@ -7,16 +7,17 @@ Every problem is reported as a DataError naming the file and the line.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
-from datetime import date
+from collections.abc import Iterable, Iterator
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
 
 from bot.domain import NEW_YORK
 from bot.errors import DataError
+from bot.market.bar_sources import RecordedMinutes
 from bot.market.calendar import session_for
 from strategies.bars import DailyBar, MinuteBar
 
@@ -24,6 +25,7 @@ PRICE_COLUMNS = ("open", "high", "low", "close")
 DAILY_HEADER = ("date", *PRICE_COLUMNS, "volume")
 INTRADAY_HEADER = ("timestamp", *PRICE_COLUMNS, "volume")
 _CLEAN_TYPES = dict.fromkeys((*PRICE_COLUMNS, "volume"), float)
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def _line(position: int) -> int:
@@ -153,9 +155,9 @@ def daily_bars(frame: pd.DataFrame) -> list[DailyBar]:
     return [DailyBar(day, o, h, lo, c, v) for day, o, h, lo, c, v in _rows(frame, list(frame.index))]
 
 
-class SessionMinutes(Mapping[date, list[MinuteBar]]):
-    """An intraday frame's minute bars by New York session, each session's made into bars the first time it is
-    read: a replay reads the sessions it looks at, not every minute of the year (most of a minute backtest's time
+class SessionMinutes(RecordedMinutes):
+    """An intraday frame's minute bars by New York session, made into bars only as they are read: a replay reads the
+    sessions it looks at, and of those mostly the closes it scans for a breakout (most of a minute backtest's time
     went into bars nobody read)."""
 
     def __init__(self, frame: pd.DataFrame) -> None:
@@ -166,15 +168,13 @@ class SessionMinutes(Mapping[date, list[MinuteBar]]):
         days = [stamp.date() for stamp in index[firsts].tz_convert(NEW_YORK)] if len(index) else []
         self._rows = dict(zip(days, zip(firsts, ends, strict=True), strict=True))
         self._index, self._values = index, frame[[*PRICE_COLUMNS, "volume"]].to_numpy(dtype=float)
+        self._stamps = index.as_unit("ns").asi8  # nanoseconds since the epoch, for searching by time
         self._made: dict[date, list[MinuteBar]] = {}
 
     def __getitem__(self, day: date) -> list[MinuteBar]:
         made = self._made.get(day)
         if made is None:
-            first, end = self._rows[day]
-            starts = self._index[first:end].to_pydatetime().tolist()
-            rows = self._values[first:end].tolist()
-            made = self._made[day] = [MinuteBar(start, *row) for start, row in zip(starts, rows, strict=True)]
+            made = self._made[day] = self._bars(*self._rows[day])
         return made
 
     def __iter__(self) -> Iterator[date]:
@@ -182,6 +182,35 @@ class SessionMinutes(Mapping[date, list[MinuteBar]]):
 
     def __len__(self) -> int:
         return len(self._rows)
+
+    def between(self, day: date, start: datetime, last: datetime) -> list[MinuteBar]:
+        lo, hi = self._span(day, start, last, "right")
+        made = self._made.get(day)
+        if made is not None:
+            first = self._rows[day][0]
+            return made[lo - first : hi - first]
+        return self._bars(lo, hi)
+
+    def first_close_above(self, day: date, start: datetime, end: datetime, level: float) -> datetime | None:
+        lo, hi = self._span(day, start, end, "left")
+        above = np.flatnonzero(self._values[lo:hi, PRICE_COLUMNS.index("close")] > level)
+        return self._index[lo + int(above[0])].to_pydatetime() if above.size else None
+
+    def _span(self, day: date, start: datetime, end: datetime, end_side: Literal["left", "right"]) -> tuple[int, int]:
+        """The rows of ``day`` whose minutes start from ``start`` up to ``end`` (included with ``end_side`` right)."""
+        first, stop = self._rows.get(day, (0, 0))
+        stamps = self._stamps[first:stop]
+        lo = first + int(np.searchsorted(stamps, _nanoseconds(start), "left"))
+        return lo, max(lo, first + int(np.searchsorted(stamps, _nanoseconds(end), end_side)))
+
+    def _bars(self, first: int, end: int) -> list[MinuteBar]:
+        starts = self._index[first:end].to_pydatetime().tolist()
+        rows = self._values[first:end].tolist()
+        return [MinuteBar(start, *row) for start, row in zip(starts, rows, strict=True)]
+
+
+def _nanoseconds(moment: datetime) -> int:
+    return (moment - EPOCH) // timedelta(microseconds=1) * 1000
 
 
 def minute_bars(frame: pd.DataFrame) -> list[MinuteBar]:
