@@ -53,7 +53,9 @@ class BacktestResult:
     pending_entry_qty: int  # an entry still working at the end (decided on the last close)
     sessions: int  # sessions replayed
     passes: int
-    requests: dict[date, int]  # what the passes made asked the venue per New York day, as they would ask Alpaca
+    # What the passes asked the venue per New York day, as they would ask Alpaca (with ``every_pass``: a stepped-over
+    # pass's asks count on the day of the pass before it).
+    requests: dict[date, int]
 
 
 class Quiet:
