@@ -11,11 +11,9 @@ for them several times a pass, and only this process writes them while it holds 
 
 from __future__ import annotations
 
-import os
 import sqlite3
 from bisect import insort
-from collections.abc import Callable, Iterator, KeysView
-from contextlib import contextmanager
+from collections.abc import Callable, KeysView
 from dataclasses import replace
 from datetime import date
 from decimal import Decimal
@@ -23,7 +21,7 @@ from pathlib import Path
 
 from bot.errors import ConfigError
 from bot.ledger_records import FillRecord, LedgerListener, LedgerMeta, OrderRecord, OutsideChange, Snapshot
-from bot.ledger_schema import create_or_upgrade, insert, select_all
+from bot.ledger_schema import connect, insert, read_meta, select_all, transaction
 from bot.market.dividends import Dividend, Dividends
 
 __all__ = ["LEDGER_FILE", "FillRecord", "Ledger", "LedgerMeta", "OrderRecord", "OutsideChange", "Snapshot"]
@@ -60,16 +58,8 @@ class Ledger:
         self._meta = LedgerMeta()
         if path is None:
             return
-        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        if not path.exists():
-            os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))  # private before SQLite writes a byte
         try:
-            self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA synchronous=FULL")
-            self._db.execute("PRAGMA busy_timeout=5000")
-            with self._transaction() as db:
-                create_or_upgrade(db)
+            self._db = connect(path)
             self._load(self._db)
         except sqlite3.DatabaseError as exc:
             raise ConfigError(
@@ -93,43 +83,17 @@ class Ledger:
         self._decisions = {date.fromisoformat(d): r for d, r in db.execute("SELECT session, reason FROM decisions")}
         rows = db.execute("SELECT symbol, ex_date, amount FROM dividends").fetchall()
         self._dividends = {(s, date.fromisoformat(d)): Decimal(a) for s, d, a in rows}
-        self._meta = self._read_meta(db)
-
-    @staticmethod
-    def _read_meta(db: sqlite3.Connection) -> LedgerMeta:
-        row = db.execute(
-            "SELECT start_equity, first_session, account_id, account_url, demo FROM meta WHERE id = 1"
-        ).fetchone()
-        start_equity, first_session, account_id, account_url, demo = row
-        return LedgerMeta(
-            start_equity=Decimal(start_equity) if start_equity is not None else None,
-            first_session=date.fromisoformat(first_session) if first_session is not None else None,
-            account_id=account_id,
-            account_url=account_url,
-            demo=bool(demo),
-        )
+        self._meta = read_meta(db)
 
     def close(self) -> None:
         if self._db is not None:
             self._db.close()
 
-    @contextmanager
-    def _transaction(self) -> Iterator[sqlite3.Connection]:
-        db = self._db
-        assert db is not None
-        db.execute("BEGIN IMMEDIATE")
-        try:
-            yield db
-        except BaseException:
-            db.execute("ROLLBACK")
-            raise
-        db.execute("COMMIT")
-
     def _write(self, write: Callable[[sqlite3.Connection], int]) -> int:
         """Run one write in a transaction; rows written (in memory, every write is new: the caller checked)."""
         if self._db is None:
             return 1
-        with self._transaction() as db:
+        with transaction(self._db) as db:
             return write(db)
 
     # Orders
@@ -240,13 +204,13 @@ class Ledger:
         if self._db is None:
             self._meta = replace(self._meta, **new, demo=self._meta.demo or demo)  # type: ignore[arg-type]
         else:
-            with self._transaction() as db:
+            with transaction(self._db) as db:
                 for name, value in new.items():  # names from the fixed list above, values bound
                     text = value.isoformat() if isinstance(value, date) else str(value)
                     db.execute(f"UPDATE meta SET {name} = ? WHERE id = 1 AND {name} IS NULL", (text,))
                 if demo:
                     db.execute("UPDATE meta SET demo = 1 WHERE id = 1")
-            self._meta = self._read_meta(db)
+            self._meta = read_meta(db)
 
     def decision(self, session: date) -> str | None:
         """Why the rule decided as it did after ``session``'s close (or in it, intraday), if it has."""

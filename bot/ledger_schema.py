@@ -1,14 +1,20 @@
-"""The ledger's tables and the upgrades of ledgers written by earlier versions, applied in one transaction."""
+"""The ledger's file: its tables, the upgrades of ledgers written by earlier versions (applied in one transaction),
+how it is opened and written."""
 
 from __future__ import annotations
 
+import os
 import sqlite3
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import fields
 from datetime import date, datetime
 from decimal import Decimal
 from enum import Enum
+from pathlib import Path
 from typing import Any, TypeVar
+
+from bot.ledger_records import LedgerMeta
 
 R = TypeVar("R")
 
@@ -148,3 +154,42 @@ def select_all(db: sqlite3.Connection, kind: type[R], table: str, order: str = "
     rows = db.execute(f"SELECT {names} FROM {table} ORDER BY {order}").fetchall()
     parse = [_FROM_TEXT[str(f.type)] for f in columns]
     return [kind(*(convert(value) for convert, value in zip(parse, row, strict=True))) for row in rows]
+
+
+def connect(path: Path) -> sqlite3.Connection:
+    """The ledger file, private before SQLite writes a byte, in WAL mode with full syncs, its tables current."""
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    if not path.exists():
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
+    db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    db.execute("PRAGMA journal_mode=WAL")
+    db.execute("PRAGMA synchronous=FULL")
+    db.execute("PRAGMA busy_timeout=5000")
+    with transaction(db):
+        create_or_upgrade(db)
+    return db
+
+
+@contextmanager
+def transaction(db: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        yield db
+    except BaseException:
+        db.execute("ROLLBACK")
+        raise
+    db.execute("COMMIT")
+
+
+def read_meta(db: sqlite3.Connection) -> LedgerMeta:
+    row = db.execute(
+        "SELECT start_equity, first_session, account_id, account_url, demo FROM meta WHERE id = 1"
+    ).fetchone()
+    start_equity, first_session, account_id, account_url, demo = row
+    return LedgerMeta(
+        start_equity=Decimal(start_equity) if start_equity is not None else None,
+        first_session=date.fromisoformat(first_session) if first_session is not None else None,
+        account_id=account_id,
+        account_url=account_url,
+        demo=bool(demo),
+    )
