@@ -34,7 +34,7 @@ reliability: $(STAMP)
 	CRASH_KILLS=60 CRASH_EXCHANGE_RESTARTS=5 $(BIN)/pytest -v -p no:randomly \
 		tests/test_crash_safety.py tests/test_live_resilience.py tests/test_real_venue.py tests/test_policy.py \
 		tests/test_exchange_paper.py tests/test_cli_venue.py tests/test_hostile_answers.py tests/test_bounded_requests.py tests/test_clock_guard.py \
-		tests/test_bad_inputs.py tests/test_backtest_engine.py \
+		tests/test_bad_inputs.py tests/test_backtest_engine.py tests/test_backtest_quiet.py \
 		tests/test_config.py tests/test_market_data.py tests/test_secrets.py tests/test_adapter.py
 
 # Side-by-side benchmarks against backtrader and vectorbt (installed from the bench lock); writes BENCHMARKS.md.
