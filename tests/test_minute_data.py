@@ -18,9 +18,10 @@ from bot.local_exchange.clock import ManualClock
 from bot.local_exchange.data_routes import DataPlan
 from bot.local_exchange.server import LocalExchange
 from bot.market.calendar import session_for
-from bot.market.csv_data import SessionMinutes, daily_bars, load_csv, load_symbols, minute_bars
+from bot.market.csv_data import SessionMinutes, daily_bars, load_csv, load_symbols
 from bot.market.intraday import minute_path
 from bot.market.scenarios import build_scenario, scenario_dividends
+from strategies.bars import MinuteBar
 
 SESSIONS = (date(2023, 12, 11), date(2024, 7, 3))
 MINUTE = timedelta(minutes=1)
@@ -170,7 +171,8 @@ def test_each_sessions_minutes_are_the_files_rows_of_that_new_york_day(tmp_path:
     sessions = SessionMinutes(frame)
     assert list(sessions) == list(by_day) == [date(2024, 1, 2), date(2024, 1, 3), date(2024, 1, 5)]
     assert {day: [bar.close for bar in sessions[day]] for day in sessions} == by_day
-    assert [bar for day in sessions for bar in sessions[day]] == minute_bars(frame)
+    stamped = [MinuteBar(datetime.fromisoformat(t.replace("Z", "+00:00")), p, p, p, p, 7.0) for t, p in rows]
+    assert [bar for day in sessions for bar in sessions[day]] == stamped
     assert sessions.get(date(2024, 1, 4)) is None and len(sessions) == 3
 
 

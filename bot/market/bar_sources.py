@@ -16,7 +16,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, TypeAlias
+from typing import TYPE_CHECKING, TypeAlias, TypeGuard
 
 from bot.errors import DataError
 from strategies.bars import DailyBar, MinuteBar
@@ -139,14 +139,15 @@ class RecordedMinutes(Mapping[date, list[MinuteBar]]):
 
 def recorded_minutes(source: BarSource) -> RecordedMinutes | None:
     """An intraday frame's minute bars by New York session; None for daily bars."""
-    if isinstance(source, DailyHistory) or not has_recorded_minutes(source):
+    if not has_recorded_minutes(source):
         return None
     from bot.market.csv_data import SessionMinutes
 
     return SessionMinutes(source)
 
 
-def has_recorded_minutes(source: BarSource) -> bool:
+def has_recorded_minutes(source: BarSource) -> TypeGuard[pd.DataFrame]:
+    """Whether the source is an intraday frame (minute bars as recorded)."""
     if isinstance(source, DailyHistory):
         return False
     from bot.market.csv_data import is_intraday

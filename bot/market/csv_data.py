@@ -213,11 +213,6 @@ def _nanoseconds(moment: datetime) -> int:
     return (moment - EPOCH) // timedelta(microseconds=1) * 1000
 
 
-def minute_bars(frame: pd.DataFrame) -> list[MinuteBar]:
-    starts = frame.index.to_pydatetime().tolist() if isinstance(frame.index, pd.DatetimeIndex) else list(frame.index)
-    return [MinuteBar(start, o, h, lo, c, v) for start, o, h, lo, c, v in _rows(frame, starts)]
-
-
 def regular_hours(frame: pd.DataFrame) -> pd.DataFrame:
     """The minutes of the regular session only: Alpaca's minute bars include pre- and post-market trading, which
     would make wrong daily opens and closes and allow entries before the open."""
